@@ -1,0 +1,65 @@
+/*
+ * export: delivers finished profiles to a Datadog-compatible agent endpoint and/or files.
+ *
+ * CONTRACT between the profiler (producer) and the exporter. The profiler hands over one
+ * encoded profile per upload period with exporter_submit(), which never blocks on the
+ * network: a background thread uploads (POST /profiling/v1/input, multipart: event.json +
+ * the zstd- or gzip-compressed pprof, format of reference/intake-protocol.md), retries with
+ * backoff, and keeps failed uploads in a bounded spool (memory, optionally a directory) so
+ * an agent outage of several minutes loses nothing; what must be dropped is counted and
+ * logged. With an output directory, each profile is also written as a gzip .pprof file.
+ */
+#ifndef KILN_EXPORT_EXPORT_H
+#define KILN_EXPORT_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct export_config {
+	/* Agent URL: "http://host:port", "https://…", "unix:///path", "/path" (unix socket) or
+	 * "host:port". NULL = no upload (files only). */
+	const char *url;
+	const char *api_key;     /* optional; sent as DD-API-KEY */
+	const char *output_dir;  /* NULL = no files */
+	const char *spool_dir;   /* NULL = memory spool only */
+	size_t spool_max_bytes;  /* 0 = default (64 MiB) */
+	int timeout_ms;          /* per request; 0 = default 10 s */
+
+	/* Tags sent in event.json tags_profiler: "service:x,env:y,version:z,host:h,…". The
+	 * exporter adds language:native, profiler_version, runtime-id when absent. */
+	const char *tags;
+	const char *family;      /* "native" */
+	const char *origin;      /* DD-EVP-ORIGIN, "kiln" */
+	const char *runtime_id;  /* UUID; NULL = generate one */
+};
+
+struct export_profile {
+	int64_t start_ns;          /* CLOCK_REALTIME */
+	int64_t end_ns;
+	const uint8_t *pprof;      /* encoded profile.proto, uncompressed; copied */
+	size_t pprof_len;
+	const char *extra_tags;    /* per-profile tags, e.g. "process_id:12,profile_seq:3"; may be NULL */
+	const char *file_prefix;   /* for files: e.g. "myapp-1234"; may be NULL */
+};
+
+struct export_stats {
+	uint64_t submitted;
+	uint64_t uploaded;
+	uint64_t retried;
+	uint64_t dropped;       /* given up on (spool full, or rejected 4xx) */
+	uint64_t files_written;
+};
+
+struct exporter;
+
+/* Starts the upload thread. NULL and errno on failure (e.g. -EINVAL: a bad URL). */
+struct exporter *exporter_new(const struct export_config *cfg);
+/* Queues one profile; never blocks on I/O. 0 or a negative errno. */
+int exporter_submit(struct exporter *e, const struct export_profile *p);
+/* Tries to deliver everything queued within timeout_ms, then stops the thread and frees.
+ * Accepts NULL. */
+void exporter_free(struct exporter *e, int timeout_ms);
+void exporter_stats(struct exporter *e, struct export_stats *out);
+
+#endif
