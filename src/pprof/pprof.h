@@ -123,6 +123,13 @@ const struct pprof_function *pprof_function_by_id(const struct pprof_profile *p,
 const char *pprof_str(const struct pprof_profile *p, int64_t id);
 /* Index of the sample type named `name` (e.g. "cpu"), or -1. */
 int pprof_sample_type_index(const struct pprof_profile *p, const char *name);
+/*
+ * True when a and b hold the same profile, field by field (same ids, same string table in the
+ * same order). Otherwise false, with a one-line description of the first difference appended
+ * to why (may be NULL). Used by round-trip tests and the fuzzer.
+ */
+bool pprof_profile_equal(const struct pprof_profile *a, const struct pprof_profile *b,
+			 struct buf *why);
 
 /* ---- decoding ---------------------------------------------------------------------------- */
 
