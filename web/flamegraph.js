@@ -1,0 +1,681 @@
+/*
+ * flamegraph.js: kiln's interactive flame graph, drawn on a canvas, with a top table.
+ *
+ * Shared by `kiln report --html` (inlined into one offline page) and the `kiln serve` web UI
+ * (loaded from a script element's src). A plain script, no modules, no dependencies, no network: it
+ * defines window.KilnFlame.
+ *
+ *   var fg = KilnFlame.create(container, data, opts);
+ *
+ * data is either
+ *   - a tree: {name, value, children: [...]} (value = total/inclusive; self is derived), or
+ *   - the compact form kiln's C code emits (src/report/html.c, the server's flame graph API):
+ *       { "names": ["all", "main", ...],  deduplicated frame names
+ *         "name":  [0, 1, ...],            per node, pre-order: index into names
+ *         "value": [100, 60, ...],         per node: total (inclusive) value, >= 0
+ *         "depth": [0, 1, ...] }           per node: depth, the root (node 0) is 0
+ *     Nodes are in pre-order, so a node's subtree is the run of following nodes deeper than
+ *     it; children appear in the order they are drawn (kiln sorts them hottest first).
+ *
+ * opts: unit ("nanoseconds", "bytes", "count"…: values are formatted for it), inverted
+ * (true = icicle, root on top), table (default true: the sortable top table beside the
+ * graph), tableRows (rows shown, default 500), minWidth (px below which frames are merged
+ * into one grey block, default 0.5).
+ *
+ * The returned object: zoom(i), reset(), search(text) (substring, case-insensitive, or a
+ * regular expression written /re/flags), select(name) (highlight one function, null clears),
+ * setInverted(b), redraw(), destroy(), stats() and the fields lastDrawMs, nodeCount.
+ *
+ * Everything from profiles is drawn with fillText or set with textContent, never parsed as
+ * HTML.
+ */
+(function (global) {
+	'use strict';
+
+	var ROW = 18; /* px per frame row */
+	var FONT = '12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
+
+	/* ---- value formatting ---------------------------------------------------------- */
+
+	function fixed(v) {
+		var a = Math.abs(v);
+		if (a >= 100) return v.toFixed(0);
+		if (a >= 10) return v.toFixed(1);
+		return v.toFixed(2);
+	}
+
+	function scaled(v, steps) {
+		var i = 0;
+		while (i + 1 < steps.length && Math.abs(v) >= steps[i + 1][0]) i++;
+		if (i === 0 && v === Math.floor(v)) return v + ' ' + steps[0][1];
+		return fixed(v / steps[i][0]) + ' ' + steps[i][1];
+	}
+
+	var TIME = [[1, 'ns'], [1e3, 'µs'], [1e6, 'ms'], [1e9, 's'], [60e9, 'min'], [3600e9, 'h']];
+	var BYTES = [[1, 'B'], [1024, 'KiB'], [1048576, 'MiB'], [1073741824, 'GiB'],
+		[1099511627776, 'TiB']];
+	var COUNT = [[1, ''], [1e3, 'k'], [1e6, 'M'], [1e9, 'G'], [1e12, 'T']];
+
+	function formatValue(v, unit) {
+		var u = (unit || '').toLowerCase();
+		if (u === 'nanoseconds' || u === 'nanosecond' || u === 'ns')
+			return scaled(v, TIME);
+		if (u === 'microseconds' || u === 'us')
+			return scaled(v * 1e3, TIME);
+		if (u === 'milliseconds' || u === 'ms')
+			return scaled(v * 1e6, TIME);
+		if (u === 'seconds' || u === 's')
+			return scaled(v * 1e9, TIME);
+		if (u === 'bytes' || u === 'byte')
+			return v < 1024 ? v + ' B' : scaled(v, BYTES);
+		if (Math.abs(v) < 1e4 && v === Math.floor(v))
+			return String(v);
+		var s = scaled(v, COUNT).replace(/ $/, '');
+		return u && u !== 'count' ? s + ' ' + unit : s;
+	}
+
+	function pct(part, whole) {
+		var p = whole > 0 ? (100 * part) / whole : 0;
+		if (p === 0) return '0 %';
+		return (p >= 10 ? p.toFixed(1) : p.toFixed(2)) + ' %';
+	}
+
+	/* ---- data model: typed arrays in pre-order -------------------------------------- */
+
+	/* Flattens a {name, value, children} tree into the compact form, iteratively. */
+	function fromTree(tree) {
+		var names = [], ids = new Map(), name = [], value = [], depth = [];
+		var stack = [[tree, 0]];
+		while (stack.length) {
+			var top = stack.pop(), t = top[0], nm = String(t.name == null ? '' : t.name);
+			var id = ids.get(nm);
+			if (id === undefined) {
+				id = names.length;
+				names.push(nm);
+				ids.set(nm, id);
+			}
+			name.push(id);
+			value.push(+t.value || 0);
+			depth.push(top[1]);
+			var ch = t.children || [];
+			for (var i = ch.length - 1; i >= 0; i--) stack.push([ch[i], top[1] + 1]);
+		}
+		return {names: names, name: name, value: value, depth: depth};
+	}
+
+	function Model(data) {
+		var c = data && data.names ? data : fromTree(data || {name: 'all', value: 0});
+		var n = c.name.length;
+		if (!n || c.value.length !== n || c.depth.length !== n)
+			throw new Error('flamegraph: malformed data');
+		this.names = c.names;
+		this.n = n;
+		this.name = Int32Array.from(c.name);
+		this.total = Float64Array.from(c.value);
+		this.depth = Int32Array.from(c.depth);
+		this.self = new Float64Array(n);
+		this.end = new Int32Array(n); /* one past the last node of i's subtree */
+		this.parent = new Int32Array(n);
+		this.start = new Float64Array(n); /* offset of i's left edge from the root's */
+		this.maxDepth = 0;
+		var stack = [], next = new Float64Array(n); /* next child offset, per open node */
+		for (var i = 0; i < n; i++) {
+			var d = this.depth[i];
+			if (d > this.maxDepth) this.maxDepth = d;
+			if (this.name[i] < 0 || this.name[i] >= this.names.length)
+				throw new Error('flamegraph: bad name index');
+			while (stack.length && this.depth[stack[stack.length - 1]] >= d)
+				this.end[stack.pop()] = i;
+			if (stack.length !== d)
+				throw new Error('flamegraph: bad depth at node ' + i);
+			var p = d ? stack[d - 1] : -1;
+			this.parent[i] = p;
+			this.self[i] = this.total[i];
+			if (p >= 0) {
+				this.self[p] -= this.total[i];
+				this.start[i] = next[p];
+				next[p] += this.total[i];
+			}
+			next[i] = this.start[i];
+			stack.push(i);
+		}
+		while (stack.length) this.end[stack.pop()] = n;
+		for (i = 0; i < n; i++) if (this.self[i] < 0) this.self[i] = 0;
+		this.computeFunctions();
+	}
+
+	/* Per function name: self summed over its nodes, total counted once per stack (a
+	 * recursive function is not counted twice). */
+	Model.prototype.computeFunctions = function () {
+		var k = this.names.length, n = this.n;
+		var fself = new Float64Array(k), ftotal = new Float64Array(k), open = new Int32Array(k);
+		var seen = new Uint8Array(k), stack = [];
+		for (var i = 0; i < n; i++) {
+			while (stack.length && this.end[stack[stack.length - 1]] <= i)
+				open[this.name[stack.pop()]]--;
+			var id = this.name[i];
+			if (i > 0) { /* the root is not a function */
+				seen[id] = 1;
+				fself[id] += this.self[i];
+				if (!open[id]) ftotal[id] += this.total[i];
+			}
+			open[id]++;
+			stack.push(i);
+		}
+		var funcs = [];
+		for (i = 0; i < k; i++) if (seen[i]) funcs.push(i);
+		this.funcs = funcs;
+		this.fself = fself;
+		this.ftotal = ftotal;
+	};
+
+	/* ---- colours ---------------------------------------------------------------------- */
+
+	function hashStr(s) {
+		var h = 2166136261;
+		for (var i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+		return h >>> 0;
+	}
+
+	function warm(s) {
+		var h = hashStr(s);
+		var r = 205 + (h % 50), g = 80 + ((h >>> 8) % 140), b = 40 + ((h >>> 16) % 45);
+		return 'rgb(' + r + ',' + g + ',' + b + ')';
+	}
+
+	/* ---- DOM helpers (text only) ------------------------------------------------------- */
+
+	function el(tag, cls, text) {
+		var e = document.createElement(tag);
+		if (cls) e.className = cls;
+		if (text != null) e.textContent = text;
+		return e;
+	}
+
+	function parseQuery(q) {
+		var m = /^\/(.*)\/([a-z]*)$/.exec(q);
+		if (m) {
+			try {
+				var re = new RegExp(m[1], m[2].replace(/[gy]/g, ''));
+				return function (s) { return re.test(s); };
+			} catch (e) {
+				return null; /* invalid: no matcher, the box says so */
+			}
+		}
+		var lq = q.toLowerCase();
+		return function (s) { return s.toLowerCase().indexOf(lq) >= 0; };
+	}
+
+	/* ---- the component ---------------------------------------------------------------- */
+
+	function Flame(container, data, opts) {
+		this.opts = opts || {};
+		this.unit = this.opts.unit || (data && data.unit) || '';
+		this.inverted = !!this.opts.inverted;
+		this.minWidth = this.opts.minWidth != null ? this.opts.minWidth : 0.5;
+		this.model = new Model(data);
+		this.nodeCount = this.model.n;
+		this.zoomNode = 0;
+		this.zoomMaxDepth = this.model.maxDepth;
+		this.matchNames = null; /* Uint8Array over names, or null */
+		this.matchValue = 0;
+		this.selected = -1; /* name id selected in the table */
+		this.query = '';
+		this.sortKey = 'self';
+		this.sortDesc = true;
+		this.hover = -1;
+		this.lastDrawMs = 0;
+		this.container = container;
+		this.build();
+		this.fillTable();
+		this.redraw();
+	}
+
+	Flame.prototype.build = function () {
+		var self = this;
+		var root = el('div', 'kf-root');
+		var bar = el('div', 'kf-toolbar');
+		this.searchBox = el('input', 'kf-search');
+		this.searchBox.type = 'search';
+		this.searchBox.placeholder = 'Search: text or /regex/';
+		this.searchBox.setAttribute('aria-label', 'Search functions');
+		this.matchLabel = el('span', 'kf-matched', '');
+		this.resetBtn = el('button', 'kf-reset', 'Reset zoom');
+		this.modeBtn = el('button', 'kf-mode', '');
+		bar.appendChild(this.searchBox);
+		bar.appendChild(this.matchLabel);
+		bar.appendChild(this.resetBtn);
+		bar.appendChild(this.modeBtn);
+		this.crumbs = el('div', 'kf-crumbs');
+		var main = el('div', 'kf-main');
+		this.graph = el('div', 'kf-graph');
+		this.canvas = el('canvas', 'kf-canvas');
+		this.graph.appendChild(this.canvas);
+		this.tip = el('div', 'kf-tip');
+		this.tip.hidden = true;
+		main.appendChild(this.graph);
+		if (this.opts.table !== false) {
+			this.tableWrap = el('div', 'kf-table-wrap');
+			this.table = el('table', 'kf-table');
+			var thead = el('thead'), tr = el('tr');
+			this.heads = {};
+			[['self', 'Self'], ['total', 'Total'], ['name', 'Function']].forEach(function (h) {
+				var th = el('th', 'kf-col-' + h[0], h[1]);
+				th.dataset.key = h[0];
+				th.title = 'Sort by ' + h[1].toLowerCase();
+				th.addEventListener('click', function () { self.sortBy(h[0]); });
+				self.heads[h[0]] = th;
+				tr.appendChild(th);
+			});
+			thead.appendChild(tr);
+			this.table.appendChild(thead);
+			this.tbody = el('tbody');
+			this.table.appendChild(this.tbody);
+			this.tableNote = el('div', 'kf-table-note', '');
+			this.tableWrap.appendChild(this.table);
+			this.tableWrap.appendChild(this.tableNote);
+			main.appendChild(this.tableWrap);
+			this.tbody.addEventListener('click', function (ev) {
+				var row = ev.target.closest('tr');
+				if (!row) return;
+				var id = +row.dataset.id;
+				self.select(self.selected === id ? null : self.model.names[id]);
+			});
+		}
+		root.appendChild(bar);
+		root.appendChild(this.crumbs);
+		root.appendChild(main);
+		root.appendChild(this.tip);
+		this.root = root;
+		this.container.appendChild(root);
+
+		this.searchBox.addEventListener('input', function () { self.search(self.searchBox.value); });
+		this.resetBtn.addEventListener('click', function () { self.reset(); });
+		this.modeBtn.addEventListener('click', function () { self.setInverted(!self.inverted); });
+		this.canvas.addEventListener('mousemove', function (ev) { self.onMove(ev); });
+		this.canvas.addEventListener('mouseleave', function () { self.setHover(-1); });
+		this.canvas.addEventListener('click', function (ev) {
+			var i = self.nodeAt(ev);
+			if (i >= 0) self.zoom(i);
+		});
+		this.onKey = function (ev) {
+			if (ev.key === 'Escape' && document.activeElement !== self.searchBox) self.reset();
+		};
+		document.addEventListener('keydown', this.onKey);
+		if (global.ResizeObserver) {
+			this.lastWidth = 0;
+			this.ro = new ResizeObserver(function () {
+				if (self.graph.clientWidth !== self.lastWidth) self.redraw();
+			});
+			this.ro.observe(this.graph);
+		}
+	};
+
+	Flame.prototype.destroy = function () {
+		if (this.ro) this.ro.disconnect();
+		document.removeEventListener('keydown', this.onKey);
+		if (this.root.parentNode) this.root.parentNode.removeChild(this.root);
+	};
+
+	/* ---- state changes ---------------------------------------------------------------- */
+
+	Flame.prototype.zoom = function (i) {
+		var m = this.model;
+		if (i < 0 || i >= m.n) return;
+		this.zoomNode = i;
+		var md = m.depth[i];
+		for (var j = i; j < m.end[i]; j++) if (m.depth[j] > md) md = m.depth[j];
+		this.zoomMaxDepth = md;
+		this.setHover(-1);
+		this.redraw();
+	};
+
+	Flame.prototype.reset = function () {
+		this.zoom(0);
+	};
+
+	Flame.prototype.setInverted = function (b) {
+		this.inverted = !!b;
+		this.redraw();
+	};
+
+	/* Marks names matching the search text or the selected function, and sums the value
+	 * of matching frames, each stack counted once (outermost match). */
+	Flame.prototype.updateMatches = function () {
+		var m = this.model, names = m.names, k = names.length;
+		var fn = null;
+		this.badQuery = false;
+		if (this.selected >= 0) {
+			var sel = this.selected;
+			fn = function (s, id) { return id === sel; };
+		} else if (this.query) {
+			var f = parseQuery(this.query);
+			if (!f) this.badQuery = true;
+			else fn = function (s) { return f(s); };
+		}
+		if (!fn) {
+			this.matchNames = null;
+			this.matchValue = 0;
+			return;
+		}
+		var mn = new Uint8Array(k);
+		for (var id = 0; id < k; id++) if (fn(names[id], id)) mn[id] = 1;
+		var sum = 0;
+		for (var i = 1; i < m.n;) {
+			if (mn[m.name[i]]) {
+				sum += m.total[i];
+				i = m.end[i];
+			} else {
+				i++;
+			}
+		}
+		this.matchNames = mn;
+		this.matchValue = sum;
+	};
+
+	Flame.prototype.search = function (text) {
+		this.query = String(text || '');
+		if (this.searchBox.value !== this.query) this.searchBox.value = this.query;
+		this.selected = -1;
+		this.updateMatches();
+		this.fillTable();
+		this.redraw();
+	};
+
+	Flame.prototype.select = function (name) {
+		var id = name == null ? -1 : this.model.names.indexOf(name);
+		this.selected = id;
+		if (id < 0) {
+			this.updateMatches();
+		} else {
+			this.updateMatches();
+		}
+		this.markSelectedRow();
+		this.redraw();
+	};
+
+	Flame.prototype.sortBy = function (key) {
+		if (this.sortKey === key) this.sortDesc = !this.sortDesc;
+		else {
+			this.sortKey = key;
+			this.sortDesc = key !== 'name';
+		}
+		this.fillTable();
+	};
+
+	/* ---- the table ---------------------------------------------------------------------- */
+
+	Flame.prototype.fillTable = function () {
+		if (!this.tbody) return;
+		var m = this.model, key = this.sortKey, desc = this.sortDesc, names = m.names;
+		var list = m.funcs;
+		if (this.query && this.matchNames) {
+			var mn = this.matchNames;
+			list = list.filter(function (id) { return mn[id]; });
+		}
+		list = list.slice();
+		var fs = m.fself, ft = m.ftotal;
+		var cmp;
+		if (key === 'name')
+			cmp = function (a, b) { return names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0; };
+		else if (key === 'total')
+			cmp = function (a, b) { return ft[a] - ft[b] || fs[a] - fs[b]; };
+		else
+			cmp = function (a, b) { return fs[a] - fs[b] || ft[a] - ft[b]; };
+		list.sort(desc ? function (a, b) { return cmp(b, a); } : cmp);
+		var limit = this.opts.tableRows || 500, total = m.total[0], unit = this.unit;
+		var frag = document.createDocumentFragment();
+		for (var r = 0; r < list.length && r < limit; r++) {
+			var id = list[r], tr = el('tr');
+			tr.dataset.id = id;
+			tr.appendChild(el('td', 'kf-num', formatValue(fs[id], unit)));
+			tr.lastChild.title = pct(fs[id], total);
+			tr.appendChild(el('td', 'kf-num', formatValue(ft[id], unit)));
+			tr.lastChild.title = pct(ft[id], total);
+			var td = el('td', 'kf-name', names[id]);
+			td.title = names[id];
+			tr.appendChild(td);
+			frag.appendChild(tr);
+		}
+		this.tbody.textContent = '';
+		this.tbody.appendChild(frag);
+		this.tableNote.textContent = list.length > limit ?
+			'showing ' + limit + ' of ' + list.length + ' functions' : list.length + ' functions';
+		for (var k in this.heads) {
+			var th = this.heads[k];
+			th.classList.toggle('kf-sorted', k === key);
+			th.setAttribute('aria-sort', k !== key ? 'none' : desc ? 'descending' : 'ascending');
+		}
+		this.markSelectedRow();
+	};
+
+	Flame.prototype.markSelectedRow = function () {
+		if (!this.tbody) return;
+		var rows = this.tbody.rows;
+		for (var i = 0; i < rows.length; i++)
+			rows[i].classList.toggle('kf-selected', +rows[i].dataset.id === this.selected);
+	};
+
+	/* ---- drawing ------------------------------------------------------------------------ */
+
+	Flame.prototype.rowY = function (depth, rows) {
+		return this.inverted ? depth * ROW : (rows - 1 - depth) * ROW;
+	};
+
+	Flame.prototype.redraw = function () {
+		var t0 = performance.now();
+		var m = this.model, z = this.zoomNode, cv = this.canvas;
+		var width = Math.max(this.graph.clientWidth, 100);
+		this.lastWidth = this.graph.clientWidth;
+		var rows = this.zoomMaxDepth + 1;
+		var height = rows * ROW;
+		var dpr = global.devicePixelRatio || 1;
+		/* browsers cap canvas size; very deep stacks draw at lower resolution */
+		if (height * dpr > 32000) dpr = Math.max(32000 / height, 0.1);
+		cv.width = Math.round(width * dpr);
+		cv.height = Math.round(height * dpr);
+		cv.style.width = width + 'px';
+		cv.style.height = height + 'px';
+		var ctx = cv.getContext('2d');
+		ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+		ctx.clearRect(0, 0, width, height);
+		ctx.font = FONT;
+		ctx.textBaseline = 'middle';
+		if (!this.charW) this.charW = ctx.measureText('MMMMMMMMMM').width / 10 || 7;
+		this.width = width;
+		this.rows = rows;
+
+		var zt = m.total[z], scale = zt > 0 ? width / zt : 0, zs = m.start[z];
+		var mn = this.matchNames, names = m.names;
+		var drawn = 0;
+
+		/* ancestors of the zoomed frame span the whole width, dimmed */
+		for (var a = m.parent[z]; a >= 0; a = m.parent[a]) {
+			this.box(ctx, 0, width, m.depth[a], rows, names[m.name[a]], a ? mn : null, m.name[a],
+				true);
+			drawn++;
+		}
+		/* the zoomed subtree; narrow frames (and their subtrees) merge per row */
+		var pendX0 = new Float64Array(rows), pendX1 = new Float64Array(rows).fill(-1);
+		var minW = this.minWidth;
+		for (var i = z, end = m.end[z]; i < end;) {
+			var d = m.depth[i], x = (m.start[i] - zs) * scale, w = m.total[i] * scale;
+			if (w < minW) {
+				if (pendX1[d] >= 0 && x - pendX1[d] < 0.01) {
+					pendX1[d] = x + w;
+				} else {
+					this.flushNarrow(ctx, pendX0, pendX1, d, rows);
+					pendX0[d] = x;
+					pendX1[d] = x + w;
+				}
+				i = m.end[i];
+				continue;
+			}
+			this.flushNarrow(ctx, pendX0, pendX1, d, rows);
+			this.box(ctx, x, w, d, rows, names[m.name[i]], i ? mn : null, m.name[i], false);
+			drawn++;
+			i++;
+		}
+		for (d = 0; d < rows; d++) this.flushNarrow(ctx, pendX0, pendX1, d, rows);
+		this.drawnCount = drawn;
+		this.updateChrome();
+		this.lastDrawMs = performance.now() - t0;
+	};
+
+	Flame.prototype.flushNarrow = function (ctx, x0, x1, d, rows) {
+		if (x1[d] < 0) return;
+		var w = x1[d] - x0[d];
+		x1[d] = -1;
+		if (w < 1) return;
+		ctx.fillStyle = '#d6d6d6';
+		ctx.fillRect(x0[d], this.rowY(d, rows), w, ROW - 1);
+	};
+
+	Flame.prototype.box = function (ctx, x, w, d, rows, label, mn, nameId, dim) {
+		var y = this.rowY(d, rows);
+		var color;
+		if (mn) color = mn[nameId] ? '#e040a0' : '#e4ddd6';
+		else color = warm(label);
+		ctx.globalAlpha = dim ? 0.55 : 1;
+		ctx.fillStyle = color;
+		ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW - 1);
+		if (w > 3 * this.charW) {
+			var max = Math.floor((w - 6) / this.charW);
+			var txt = label.length > max ? label.slice(0, Math.max(max - 1, 1)) + '…' : label;
+			ctx.fillStyle = mn && mn[nameId] ? '#fff' : '#222';
+			ctx.fillText(txt, x + 3, y + ROW / 2);
+		}
+		ctx.globalAlpha = 1;
+	};
+
+	/* Toolbar text, breadcrumb, match summary. */
+	Flame.prototype.updateChrome = function () {
+		var m = this.model, self = this;
+		this.modeBtn.textContent = this.inverted ? 'Flame graph' : 'Icicle';
+		this.modeBtn.title = this.inverted ? 'Draw the root at the bottom' : 'Draw the root at the top';
+		this.root.classList.toggle('kf-inverted', this.inverted);
+		this.resetBtn.disabled = this.zoomNode === 0;
+		if (this.badQuery) {
+			this.matchLabel.textContent = 'invalid regular expression';
+		} else if (this.matchNames) {
+			this.matchLabel.textContent = 'matched: ' + formatValue(this.matchValue, this.unit) +
+				' (' + pct(this.matchValue, m.total[0]) + ')';
+		} else {
+			this.matchLabel.textContent = '';
+		}
+		var path = [];
+		for (var a = this.zoomNode; a >= 0; a = m.parent[a]) path.unshift(a);
+		this.crumbs.textContent = '';
+		path.forEach(function (i, k) {
+			if (k) self.crumbs.appendChild(el('span', 'kf-sep', '›'));
+			var c = el('button', 'kf-crumb', m.names[m.name[i]]);
+			c.dataset.node = i;
+			if (i === self.zoomNode) c.classList.add('kf-current');
+			c.addEventListener('click', function () { self.zoom(i); });
+			self.crumbs.appendChild(c);
+		});
+	};
+
+	/* ---- hit testing and tooltip --------------------------------------------------------- */
+
+	Flame.prototype.nodeAt = function (ev) {
+		var r = this.canvas.getBoundingClientRect();
+		var x = ev.clientX - r.left, y = ev.clientY - r.top;
+		return this.nodeAtXY(x, y);
+	};
+
+	Flame.prototype.nodeAtXY = function (x, y) {
+		var m = this.model, z = this.zoomNode, rows = this.rows;
+		var row = Math.floor(y / ROW);
+		if (row < 0 || row >= rows || x < 0 || x > this.width) return -1;
+		var d = this.inverted ? row : rows - 1 - row;
+		var dz = m.depth[z];
+		if (d < dz) {
+			var a = z;
+			while (m.depth[a] > d) a = m.parent[a];
+			return a;
+		}
+		var zt = m.total[z], scale = zt > 0 ? this.width / zt : 0, zs = m.start[z];
+		var i = z;
+		while (m.depth[i] < d) {
+			var found = -1;
+			for (var c = i + 1; c < m.end[i]; c = m.end[c]) {
+				var cx = (m.start[c] - zs) * scale, cw = m.total[c] * scale;
+				if (x >= cx && x < cx + cw) {
+					found = c;
+					break;
+				}
+			}
+			if (found < 0) return -1;
+			i = found;
+		}
+		return m.total[i] * scale >= this.minWidth ? i : -1;
+	};
+
+	Flame.prototype.onMove = function (ev) {
+		var i = this.nodeAt(ev);
+		this.setHover(i);
+		if (i < 0) return;
+		var tip = this.tip, g = this.root.getBoundingClientRect();
+		var x = ev.clientX - g.left + 14, y = ev.clientY - g.top + 14;
+		if (x + tip.offsetWidth > g.width) x = Math.max(ev.clientX - g.left - tip.offsetWidth - 8, 0);
+		tip.style.left = x + 'px';
+		tip.style.top = y + 'px';
+	};
+
+	Flame.prototype.setHover = function (i) {
+		if (i === this.hover) return;
+		this.hover = i;
+		var tip = this.tip;
+		if (i < 0) {
+			tip.hidden = true;
+			this.canvas.style.cursor = '';
+			return;
+		}
+		var m = this.model, total = m.total[0], u = this.unit;
+		tip.textContent = '';
+		tip.appendChild(el('div', 'kf-tip-name', m.names[m.name[i]]));
+		tip.appendChild(el('div', 'kf-tip-line',
+			'Total: ' + formatValue(m.total[i], u) + ' (' + pct(m.total[i], total) + ')'));
+		tip.appendChild(el('div', 'kf-tip-line',
+			'Self: ' + formatValue(m.self[i], u) + ' (' + pct(m.self[i], total) + ')'));
+		if (this.zoomNode !== 0)
+			tip.appendChild(el('div', 'kf-tip-line', 'Of zoomed frame: ' +
+				pct(m.total[i], m.total[this.zoomNode])));
+		tip.hidden = false;
+		this.canvas.style.cursor = 'pointer';
+	};
+
+	/* Where node i is drawn, in canvas CSS pixels (for tests and the server UI). */
+	Flame.prototype.frameRect = function (i) {
+		var m = this.model, z = this.zoomNode;
+		if (i < 0 || i >= m.n) return null;
+		var zt = m.total[z], scale = zt > 0 ? this.width / zt : 0;
+		var inside = i >= z && i < m.end[z];
+		var x = inside ? (m.start[i] - m.start[z]) * scale : 0;
+		var w = inside ? m.total[i] * scale : this.width;
+		if (!inside && !(i < z && m.end[i] >= m.end[z])) return null; /* not drawn */
+		return {x: x, y: this.rowY(m.depth[i], this.rows), w: w, h: ROW};
+	};
+
+	/* Index of the first node named name whose frame is drawn widest, or -1. */
+	Flame.prototype.find = function (name) {
+		var m = this.model, id = m.names.indexOf(name), best = -1;
+		for (var i = 0; i < m.n; i++)
+			if (m.name[i] === id && (best < 0 || m.total[i] > m.total[best])) best = i;
+		return best;
+	};
+
+	Flame.prototype.stats = function () {
+		return {nodes: this.model.n, names: this.model.names.length, drawn: this.drawnCount,
+			lastDrawMs: this.lastDrawMs, zoom: this.zoomNode, inverted: this.inverted,
+			matchValue: this.matchValue, total: this.model.total[0]};
+	};
+
+	global.KilnFlame = {
+		create: function (container, data, opts) { return new Flame(container, data, opts); },
+		formatValue: formatValue,
+		fromTree: fromTree,
+		version: 1
+	};
+})(typeof window !== 'undefined' ? window : this);
