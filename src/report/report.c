@@ -125,7 +125,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->nodefraction = 0.005;
 	optind = 0; /* GNU: full re-initialisation, so report_main can run more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hn:o:", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hn:o:", long_options, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case OPT_TOP:
