@@ -1,0 +1,270 @@
+/*
+ * cfi.c: compiles libdw's view of .eh_frame/.debug_frame into cfi_rows, lazily, one row per
+ * pc range the first time a sample lands there, so the per-sample path never calls libdw.
+ *
+ * Design: the cache is a sorted array of non-overlapping rows hung on the proc_elf
+ * (proc_elf.cfi) and freed with it. Compiling all rows up front would cost seconds on large
+ * binaries for pcs no sample ever hits; a miss costs one dwarf_cfi_addrframe() (a few µs)
+ * and an insertion. Rows libdw describes with expressions are recognised when they are the
+ * standard x86-64 PLT formula, and marked CFI_CFA_EXPR otherwise (the unwinder falls back to
+ * the frame pointer there).
+ */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "unwind/cfi.h"
+
+#define CFI_MAX_ROWS (4u << 20)
+
+const uint8_t cfi_slot_reg[CFI_NSLOTS] = {CFI_RA, CFI_RBP, CFI_RBX, 12, 13, 14, 15};
+
+struct cfi_cache {
+	Dwarf_CFI *eh;	   /* .eh_frame, owned by the Elf (freed with dwarf_cfi_end) */
+	Dwarf *dbg;	   /* for .debug_frame */
+	Dwarf_CFI *dbgcfi; /* owned by dbg */
+	bool dbg_tried;
+	struct cfi_row *rows;
+	size_t n, cap;
+	size_t last; /* index of the last hit */
+};
+
+static void cache_free(void *p)
+{
+	struct cfi_cache *c = p;
+	if (!c)
+		return;
+	if (c->eh)
+		dwarf_cfi_end(c->eh);
+	if (c->dbg)
+		dwarf_end(c->dbg);
+	free(c->rows);
+	free(c);
+}
+
+static struct cfi_cache *cache_get(struct proc_elf *e)
+{
+	if (e->cfi)
+		return e->cfi;
+	struct cfi_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->eh = dwarf_getcfi_elf(e->elf);
+	e->cfi = c;
+	e->cfi_free = cache_free;
+	return c;
+}
+
+static bool is_breg(const Dwarf_Op *op, unsigned *reg, int64_t *off)
+{
+	if (op->atom >= DW_OP_breg0 && op->atom <= DW_OP_breg31) {
+		*reg = op->atom - DW_OP_breg0;
+		*off = (int64_t)op->number;
+		return true;
+	}
+	if (op->atom == DW_OP_bregx) {
+		*reg = (unsigned)op->number;
+		*off = (int64_t)op->number2;
+		return true;
+	}
+	return false;
+}
+
+/* DW_OP_breg7 K; DW_OP_breg16 0; DW_OP_lit15; DW_OP_and; DW_OP_litN; DW_OP_ge; DW_OP_lit3;
+ * DW_OP_shl; DW_OP_plus: the CFA of an x86-64 PLT entry. */
+static bool is_plt(const Dwarf_Op *ops, size_t n, int64_t *off, uint8_t *cut)
+{
+	unsigned reg;
+	int64_t o, o2;
+	if (n != 9 || !is_breg(&ops[0], &reg, &o) || reg != CFI_RSP)
+		return false;
+	if (!is_breg(&ops[1], &reg, &o2) || reg != CFI_RA || o2 != 0)
+		return false;
+	if (ops[2].atom != DW_OP_lit15 || ops[3].atom != DW_OP_and)
+		return false;
+	if (ops[4].atom < DW_OP_lit0 || ops[4].atom > DW_OP_lit15 || ops[5].atom != DW_OP_ge)
+		return false;
+	if (ops[6].atom != DW_OP_lit3 || ops[7].atom != DW_OP_shl || ops[8].atom != DW_OP_plus)
+		return false;
+	*off = o;
+	*cut = (uint8_t)(ops[4].atom - DW_OP_lit0);
+	return true;
+}
+
+static bool fits32(int64_t v)
+{
+	return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+static void compile_reg(Dwarf_Frame *frame, struct cfi_row *row, int slot)
+{
+	Dwarf_Op mem[3], *ops = NULL;
+	size_t n = 0;
+	row->rule[slot] = CFI_UNSUPPORTED;
+	row->off[slot] = 0;
+	if (dwarf_frame_register(frame, cfi_slot_reg[slot], mem, &ops, &n) != 0)
+		return;
+	if (n == 0) {
+		row->rule[slot] = ops ? CFI_UNDEF : CFI_SAME;
+		return;
+	}
+	if (ops[0].atom == DW_OP_call_frame_cfa) {
+		int64_t off = 0;
+		size_t i = 1;
+		if (i < n && ops[i].atom == DW_OP_plus_uconst)
+			off = (int64_t)ops[i++].number;
+		else if (i + 1 < n && ops[i].atom == DW_OP_consts && ops[i + 1].atom == DW_OP_plus)
+			off = (int64_t)ops[i].number, i += 2;
+		bool value = i < n && ops[i].atom == DW_OP_stack_value;
+		if (value)
+			i++;
+		if (i != n || !fits32(off))
+			return;
+		row->rule[slot] = value ? CFI_VAL_OFFSET : CFI_OFFSET;
+		row->off[slot] = (int32_t)off;
+		return;
+	}
+	unsigned reg;
+	int64_t off;
+	if (ops[0].atom >= DW_OP_reg0 && ops[0].atom <= DW_OP_reg31 && n == 1) {
+		reg = ops[0].atom - DW_OP_reg0;
+	} else if (ops[0].atom == DW_OP_regx && n == 1) {
+		reg = (unsigned)ops[0].number;
+	} else if (is_breg(&ops[0], &reg, &off) && off == 0 &&
+		   (n == 1 || (n == 2 && ops[1].atom == DW_OP_stack_value))) {
+		/* value in reg */
+	} else {
+		return;
+	}
+	if (reg >= CFI_NREGS)
+		return;
+	row->rule[slot] = CFI_REGISTER;
+	row->off[slot] = (int32_t)reg;
+}
+
+static void compile_frame(Dwarf_Frame *frame, struct cfi_row *row)
+{
+	Dwarf_Addr start, end;
+	bool signal = false;
+	memset(row, 0, sizeof(*row));
+	dwarf_frame_info(frame, &start, &end, &signal);
+	row->start = start;
+	row->end = end > start ? end : start + 1;
+	row->signal = signal;
+	Dwarf_Op *ops = NULL;
+	size_t n = 0;
+	unsigned reg;
+	int64_t off;
+	row->cfa = CFI_CFA_EXPR;
+	if (dwarf_frame_cfa(frame, &ops, &n) == 0 && n > 0) {
+		if (n == 1 && is_breg(&ops[0], &reg, &off) && reg < CFI_NREGS && fits32(off)) {
+			row->cfa = CFI_CFA_REG;
+			row->cfa_reg = (uint8_t)reg;
+			row->cfa_off = (int32_t)off;
+		} else if (is_plt(ops, n, &off, &row->plt_cut) && fits32(off)) {
+			row->cfa = CFI_CFA_PLT;
+			row->cfa_off = (int32_t)off;
+		}
+	}
+	for (int s = 0; s < CFI_NSLOTS; s++)
+		compile_reg(frame, row, s);
+}
+
+/* Index of the last row with start <= addr, or c->n when none. */
+static size_t find_row(const struct cfi_cache *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->rows[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : c->n;
+}
+
+static bool frame_at(struct cfi_cache *c, struct proc_elf *e, uint64_t addr, struct cfi_row *row)
+{
+	Dwarf_Frame *frame = NULL;
+	if (c->eh && dwarf_cfi_addrframe(c->eh, addr, &frame) == 0) {
+		compile_frame(frame, row);
+		free(frame);
+		return true;
+	}
+	if (!c->dbg_tried) {
+		c->dbg_tried = true;
+		c->dbg = dwarf_begin_elf(e->elf, DWARF_C_READ, NULL);
+		if (c->dbg)
+			c->dbgcfi = dwarf_getcfi(c->dbg);
+	}
+	if (c->dbgcfi && dwarf_cfi_addrframe(c->dbgcfi, addr, &frame) == 0) {
+		compile_frame(frame, row);
+		free(frame);
+		return true;
+	}
+	return false;
+}
+
+static struct cfi_row none_row;
+
+const struct cfi_row *cfi_lookup(struct proc_elf *e, uint64_t addr)
+{
+	struct cfi_cache *c = cache_get(e);
+	if (!c) {
+		none_row.start = addr;
+		none_row.end = addr + 1;
+		return &none_row;
+	}
+	if (c->last < c->n && addr >= c->rows[c->last].start && addr < c->rows[c->last].end)
+		return &c->rows[c->last];
+	size_t i = find_row(c, addr);
+	if (i < c->n && addr < c->rows[i].end) {
+		c->last = i;
+		return &c->rows[i];
+	}
+	struct cfi_row row;
+	if (!frame_at(c, e, addr, &row) || row.start > addr || row.end <= addr) {
+		memset(&row, 0, sizeof(row));
+		row.start = addr;
+		row.end = addr + 1;
+	}
+	/* Keep rows disjoint: clip against the neighbours already cached. */
+	size_t at = (i < c->n) ? i + 1 : 0;
+	if (at > 0 && c->rows[at - 1].end > row.start)
+		row.start = c->rows[at - 1].end;
+	if (at < c->n && c->rows[at].start < row.end)
+		row.end = c->rows[at].start;
+	if (row.start > addr || row.end <= addr) {
+		row.start = addr;
+		row.end = addr + 1;
+	}
+	if (c->n >= CFI_MAX_ROWS) {
+		none_row = row;
+		return &none_row;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct cfi_row *rows = realloc(c->rows, cap * sizeof(*rows));
+		if (!rows) {
+			none_row = row;
+			return &none_row;
+		}
+		c->rows = rows;
+		c->cap = cap;
+	}
+	memmove(&c->rows[at + 1], &c->rows[at], (c->n - at) * sizeof(c->rows[0]));
+	c->rows[at] = row;
+	c->n++;
+	c->last = at;
+	return &c->rows[at];
+}
+
+size_t cfi_cached_rows(const struct proc_elf *e)
+{
+	const struct cfi_cache *c = e->cfi;
+	return c ? c->n : 0;
+}
