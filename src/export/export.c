@@ -122,9 +122,14 @@ static char *dup_or_null(const char *s, bool *fail)
 	return d;
 }
 
-static double mib(size_t bytes)
+/* "1.2 MiB" / "40.0 KiB" for messages; the returned string lives in `out`. */
+static const char *human(size_t bytes, char out[32])
 {
-	return (double)bytes / (1024.0 * 1024.0);
+	if (bytes >= ((size_t)1 << 20))
+		snprintf(out, 32, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+	else
+		snprintf(out, 32, "%.1f KiB", (double)bytes / 1024.0);
+	return out;
 }
 
 /* ---- queue (callers hold the lock) -------------------------------------------------------- */
@@ -198,9 +203,10 @@ static bool drop_oldest(struct exporter *e)
 	e->drops_in_episode++;
 	if (!e->drop_episode) {
 		e->drop_episode = true;
-		LOG_WARN("export: spool full (%.1f MiB cap, %zu profiles queued): dropping the "
+		char cap[32];
+		LOG_WARN("export: spool full (%s cap, %zu profiles queued): dropping the "
 			 "oldest profiles%s%s; %" PRIu64 " dropped so far",
-			 mib(e->spool_max), e->queued + 1,
+			 human(e->spool_max, cap), e->queued + 1,
 			 e->upload ? " because the agent is unreachable or slow at " : "",
 			 e->upload ? e->where : "", e->stats.dropped);
 	}
@@ -475,19 +481,19 @@ static void handle_result(struct exporter *e, struct item *it, enum post_result 
 	case POST_RETRY:
 		e->stats.retried++;
 		if (!e->outage) {
+			char size[32];
+			human(e->queued_bytes, size);
 			e->outage = true;
 			if (status == 0)
 				LOG_WARN(
 				    "export: cannot reach the agent at %s: %s; profiles are kept "
-				    "(%zu queued, %.1f MiB) and retried; is the Datadog agent "
+				    "(%zu queued, %s) and retried; is the Datadog agent "
 				    "(or kiln serve) running? set DD_TRACE_AGENT_URL / -U",
-				    e->where, why->data ? why->data : "", e->queued,
-				    mib(e->queued_bytes));
+				    e->where, why->data ? why->data : "", e->queued, size);
 			else
 				LOG_WARN("export: the agent at %s answered %s; profiles are kept "
-					 "(%zu queued, %.1f MiB) and retried",
-					 e->where, why->data ? why->data : "", e->queued,
-					 mib(e->queued_bytes));
+					 "(%zu queued, %s) and retried",
+					 e->where, why->data ? why->data : "", e->queued, size);
 		}
 		e->next_attempt = mono_ns() + next_delay_ns(e);
 		break;
@@ -804,9 +810,9 @@ int exporter_submit(struct exporter *e, const struct export_profile *p)
 	if (it->bytes > e->spool_max) {
 		e->stats.dropped++;
 		pthread_mutex_unlock(&e->lock);
-		LOG_WARN(
-		    "export: a profile of %.1f MiB exceeds the whole spool (%.1f MiB); dropped",
-		    mib(it->bytes), mib(e->spool_max));
+		char a[32], b[32];
+		LOG_WARN("export: a profile of %s exceeds the whole spool (%s); dropped",
+			 human(it->bytes, a), human(e->spool_max, b));
 		ret = -EFBIG;
 		goto free_item;
 	}
