@@ -13,13 +13,14 @@
  *       { "names": ["all", "main", ...],  deduplicated frame names
  *         "name":  [0, 1, ...],            per node, pre-order: index into names
  *         "value": [100, 60, ...],         per node: total (inclusive) value, >= 0
- *         "depth": [0, 1, ...] }           per node: depth, the root (node 0) is 0
+ *         "depth": [0, 1, ...],            per node: depth, the root (node 0) is 0
+ *         "scale": 1000 }                  optional: multiply every value by it
  *     Nodes are in pre-order, so a node's subtree is the run of following nodes deeper than
  *     it; children appear in the order they are drawn (kiln sorts them hottest first).
  *
  * opts: unit ("nanoseconds", "bytes", "count"…: values are formatted for it), inverted
  * (true = icicle, root on top), table (default true: the sortable top table beside the
- * graph), tableRows (rows shown, default 500), minWidth (px below which frames are merged
+ * graph), tableRows (rows shown, default 200), minWidth (px below which frames are merged
  * into one grey block, default 0.5).
  *
  * The returned object: zoom(i), reset(), search(text) (substring, case-insensitive, or a
@@ -112,22 +113,25 @@
 		this.n = n;
 		this.name = Int32Array.from(c.name);
 		this.total = Float64Array.from(c.value);
+		if (c.scale > 1)
+			for (var s = 0; s < n; s++) this.total[s] *= c.scale;
 		this.depth = Int32Array.from(c.depth);
 		this.self = new Float64Array(n);
 		this.end = new Int32Array(n); /* one past the last node of i's subtree */
 		this.parent = new Int32Array(n);
 		this.start = new Float64Array(n); /* offset of i's left edge from the root's */
 		this.maxDepth = 0;
-		var stack = [], next = new Float64Array(n); /* next child offset, per open node */
+		/* open nodes, root first: stack[k] is the open node at depth k */
+		var stack = new Int32Array(n + 1), sp = 0, next = new Float64Array(n);
+		var nnames = this.names.length;
 		for (var i = 0; i < n; i++) {
 			var d = this.depth[i];
 			if (d > this.maxDepth) this.maxDepth = d;
-			if (this.name[i] < 0 || this.name[i] >= this.names.length)
+			if (this.name[i] < 0 || this.name[i] >= nnames)
 				throw new Error('flamegraph: bad name index');
-			while (stack.length && this.depth[stack[stack.length - 1]] >= d)
-				this.end[stack.pop()] = i;
-			if (stack.length !== d)
+			if (d > sp || (i > 0 && d === 0))
 				throw new Error('flamegraph: bad depth at node ' + i);
+			while (sp > d) this.end[stack[--sp]] = i;
 			var p = d ? stack[d - 1] : -1;
 			this.parent[i] = p;
 			this.self[i] = this.total[i];
@@ -137,9 +141,9 @@
 				next[p] += this.total[i];
 			}
 			next[i] = this.start[i];
-			stack.push(i);
+			stack[sp++] = i;
 		}
-		while (stack.length) this.end[stack.pop()] = n;
+		while (sp) this.end[stack[--sp]] = n;
 		for (i = 0; i < n; i++) if (this.self[i] < 0) this.self[i] = 0;
 		this.computeFunctions();
 	}
@@ -302,10 +306,16 @@
 			if (ev.key === 'Escape' && document.activeElement !== self.searchBox) self.reset();
 		};
 		document.addEventListener('keydown', this.onKey);
+		/* the width is cached: reading layout in redraw() would force a reflow of the
+		 * whole page (the table) on every interaction */
+		this.graphWidth = this.graph.clientWidth;
 		if (global.ResizeObserver) {
-			this.lastWidth = 0;
-			this.ro = new ResizeObserver(function () {
-				if (self.graph.clientWidth !== self.lastWidth) self.redraw();
+			this.ro = new ResizeObserver(function (entries) {
+				var w = Math.floor(entries[entries.length - 1].contentRect.width);
+				if (w !== self.graphWidth) {
+					self.graphWidth = w;
+					self.redraw();
+				}
 			});
 			this.ro.observe(this.graph);
 		}
@@ -423,7 +433,7 @@
 		else
 			cmp = function (a, b) { return fs[a] - fs[b] || ft[a] - ft[b]; };
 		list.sort(desc ? function (a, b) { return cmp(b, a); } : cmp);
-		var limit = this.opts.tableRows || 500, total = m.total[0], unit = this.unit;
+		var limit = this.opts.tableRows || 200, total = m.total[0], unit = this.unit;
 		var frag = document.createDocumentFragment();
 		for (var r = 0; r < list.length && r < limit; r++) {
 			var id = list[r], tr = el('tr');
@@ -465,8 +475,7 @@
 	Flame.prototype.redraw = function () {
 		var t0 = performance.now();
 		var m = this.model, z = this.zoomNode, cv = this.canvas;
-		var width = Math.max(this.graph.clientWidth, 100);
-		this.lastWidth = this.graph.clientWidth;
+		var width = Math.max(this.graphWidth, 100);
 		var rows = this.zoomMaxDepth + 1;
 		var height = rows * ROW;
 		var dpr = global.devicePixelRatio || 1;

@@ -43,6 +43,7 @@ struct tree {
 	size_t len, cap;
 	struct strtab names;
 	struct hmap edges; /* (parent << 32 | name) -> child node */
+	int64_t scale;	   /* gcd of the stack values (0: none yet); the data is divided by it */
 	size_t stacks;	   /* stacks merged (value > 0) */
 	size_t skipped;	   /* stacks with a value <= 0 */
 };
@@ -99,6 +100,17 @@ undo_names:
 	return err;
 }
 
+static int64_t gcd64(int64_t a, int64_t b)
+{
+	while (b) {
+		int64_t r = a % b;
+
+		a = b;
+		b = r;
+	}
+	return a;
+}
+
 static int tree_add_stack(struct tree *t, const struct report_stack *s)
 {
 	uint32_t node = 0;
@@ -144,8 +156,15 @@ static int tree_add_stack(struct tree *t, const struct report_stack *s)
 					   ? INT64_MAX
 					   : t->nodes[node].total + s->value;
 	}
+	t->scale = gcd64(t->scale, s->value);
 	t->stacks++;
 	return 0;
+}
+
+/* Values are sampled in multiples of a period; dividing by it keeps the page small. */
+static int64_t tree_scale(const struct tree *t)
+{
+	return t->scale > 0 ? t->scale : 1;
 }
 
 /* qsort context: qsort has none, and the order needs the tree. */
@@ -201,7 +220,7 @@ static int tree_write_json(const struct tree *t, struct json_w *w)
 	json_key(w, "value");
 	json_arr_begin(w);
 	for (size_t i = 0; i < n; i++)
-		json_int(w, t->nodes[order[i]].total);
+		json_int(w, t->nodes[order[i]].total / tree_scale(t));
 	json_arr_end(w);
 	json_key(w, "depth");
 	json_arr_begin(w);
@@ -231,6 +250,8 @@ static int write_data(struct buf *out, const struct report_html_opts *opts, cons
 	json_str(&w, opts->sample_type ? opts->sample_type : "");
 	json_key(&w, "unit");
 	json_str(&w, opts->unit ? opts->unit : "");
+	json_key(&w, "scale");
+	json_int(&w, tree_scale(t));
 	json_key(&w, "stacks");
 	json_uint(&w, t->stacks);
 	json_key(&w, "names");

@@ -71,7 +71,7 @@ static int gen_big(FILE *out, size_t n)
 		}
 		st[i].frames = f;
 		st[i].nframes = d;
-		st[i].value = 1000000 + (int64_t)(x % 9000000);
+		st[i].value = 10000000 * (1 + (int64_t)(x % 20)); /* samples of 10 ms */
 	}
 	{
 		const struct report_html_opts o = {

@@ -85,9 +85,9 @@ function run(bin, args) {
 	}
 }
 
+// Where a test writes a page it then opens (kept with the screenshots).
 function tmpFile(name) {
-	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-html-'));
-	return path.join(dir, name);
+	return path.join(artifactsDir(), name);
 }
 
 async function screenshot(page, name) {

@@ -78,7 +78,9 @@ static void test_merge(void)
 		     "\\u003cb\\u003e\"]");
 	/* pre-order, hottest child first: all main serve hotA hotB parse hotA xss </script> */
 	CHECK_STR_EQ(data_array(page, "name"), "[1,2,3,4,5,6,4,7,8]");
-	CHECK_STR_EQ(data_array(page, "value"), "[100,100,80,50,30,15,15,5,5]");
+	/* values divided by their gcd, 5 */
+	CHECK_STR_EQ(data_array(page, "value"), "[20,20,16,10,6,3,3,1,1]");
+	CHECK(strstr(page, "\"scale\":5,") != NULL);
 	CHECK_STR_EQ(data_array(page, "depth"), "[0,1,2,3,3,2,3,2,3]");
 	CHECK(strstr(page, "\"stacks\":5") != NULL);
 	CHECK(strstr(page, "\"unit\":\"nanoseconds\"") != NULL);
