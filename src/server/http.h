@@ -49,4 +49,34 @@ const char *http_header(const struct http_request *req, const char *name);
 void http_error(struct http_response *resp, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- the server (http.c) ----------------------------------------------------------------- */
+
+/* Called on a worker thread for each fully received request; must fill resp. */
+typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,
+				struct http_response *resp);
+
+struct http_server_opts {
+	const char *listen;	  /* "127.0.0.1:8126", "[::1]:8126", ":8126"; NULL = none */
+	const char *unix_socket;  /* path of a Unix socket to listen on too; NULL = none */
+	size_t max_request_size;  /* decoded body bytes; beyond: 413 (0 = 64 MiB) */
+	unsigned threads;	  /* worker threads (0 = 4) */
+	unsigned timeout_s;	  /* idle connection timeout (0 = 45 s) */
+	unsigned max_connections; /* 0 = 1000 */
+};
+
+struct http_server;
+
+/* Starts listening and serving on background threads. NULL and errno on failure, with a
+ * message in err (address in use, bad address…). */
+struct http_server *http_server_start(const struct http_server_opts *opts, http_handler_fn fn,
+				      void *ctx, struct buf *err);
+/* Stops accepting connections; requests in flight go on. */
+void http_server_quiesce(struct http_server *s);
+/* Waits until no request is being received or handled, at most timeout_ms. 0 or -ETIMEDOUT. */
+int http_server_drain(struct http_server *s, unsigned timeout_ms);
+/* Closes every connection and frees the server. Accepts NULL. */
+void http_server_free(struct http_server *s);
+/* The TCP port actually bound (useful with port 0), or 0. */
+unsigned http_server_port(const struct http_server *s);
+
 #endif
