@@ -1,0 +1,704 @@
+/*
+ * The storage suite, run against every backend: SQLite in a temp directory, and a real
+ * PostgreSQL started for the test (tests/integration/pg/pg.sh). KILN_TEST_PG_URL points at
+ * an existing PostgreSQL instead; KILN_TEST_SKIP_PG=1 skips PostgreSQL (reported).
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "pprof/builder.h"
+#include "server/api.h"
+#include "server/jsonp.h"
+#include "server/query.h"
+#include "server/store.h"
+#include "server/tree.h"
+#include "test.h"
+
+#define SEC 1000000000LL
+#define T0 (1764000000LL * SEC) /* 2025-11-24 */
+
+static const char *spec;
+
+struct stk {
+	/* designated by position; thread and end_ns default to 0 */
+	const char *frames[4]; /* root first */
+	int64_t value;
+	int64_t thread;
+	int64_t end_ns;
+};
+
+/* Builds a profile with one sample type from root-first stacks. */
+static void build(struct pprof_profile *out, const char *type, const char *unit,
+		  const struct stk *stacks, size_t n)
+{
+	struct pprof_builder *b = pprof_builder_new();
+	pprof_builder_sample_type(b, type, unit);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t locs[4];
+		size_t nl = 0;
+		for (size_t k = 0; k < 4 && stacks[i].frames[k]; k++)
+			nl++;
+		for (size_t k = 0; k < nl; k++) { /* leaf first */
+			const char *name = stacks[i].frames[nl - 1 - k];
+			uint64_t fn = pprof_builder_function(b, name, name, "app.c", 1);
+			struct pprof_line line = {.function_id = fn, .line = 10};
+			locs[k] = pprof_builder_location(b, 0, 0x1000 + k, &line, 1);
+		}
+		struct pprof_label labels[3];
+		size_t nlab = 0;
+		if (stacks[i].end_ns) {
+			labels[nlab++] =
+			    pprof_builder_label_num(b, "thread id", stacks[i].thread, NULL);
+			labels[nlab++] = pprof_builder_label_str(
+			    b, "thread_name", stacks[i].thread == 1 ? "main" : "worker");
+			labels[nlab++] = pprof_builder_label_num(b, "end_timestamp_ns",
+								 stacks[i].end_ns, "nanoseconds");
+		}
+		pprof_builder_add_sample(b, locs, nl, &stacks[i].value, labels, nlab);
+	}
+	pprof_builder_finish(b, out);
+	pprof_builder_free(b);
+}
+
+struct up {
+	struct store_upload u;
+	struct store_tag tags[8];
+	struct store_attachment att[2];
+	struct pprof_profile p[2];
+	struct buf enc[2];
+};
+
+static void up_init(struct up *x, const char *service, const char *env, const char *version,
+		    int64_t start)
+{
+	memset(x, 0, sizeof(*x));
+	x->u = (struct store_upload){
+	    .service = service,
+	    .env = env,
+	    .version = version,
+	    .host = "host-1",
+	    .runtime = "nodejs",
+	    .language = "javascript",
+	    .family = "node",
+	    .runtime_id = "rid",
+	    .origin = "test",
+	    .origin_version = "1",
+	    .container_id = "",
+	    .entity_id = "",
+	    .start_ns = start,
+	    .end_ns = start + 60 * SEC,
+	    .event_json = "{\"version\":\"4\"}",
+	    .info_json = "{\"runtime\":{\"engine\":\"x\"}}",
+	    .raw_body = (const uint8_t *)"RAW-BODY",
+	    .raw_len = 8,
+	    .raw_content_type = "multipart/form-data; boundary=x",
+	    .cpu_cores = 0.5,
+	    .alloc_bytes_per_s = NAN,
+	    .wall_seconds = 60,
+	    .heap_live_bytes = NAN,
+	};
+	x->u.tags = x->tags;
+}
+
+static void up_tag(struct up *x, const char *k, const char *v)
+{
+	x->tags[x->u.ntags].key = k;
+	x->tags[x->u.ntags++].value = v;
+}
+
+static void up_attach(struct up *x, const char *name, const char *type, const char *unit,
+		      const struct stk *s, size_t n)
+{
+	size_t i = x->u.nattachments++;
+	build(&x->p[i], type, unit, s, n);
+	buf_init(&x->enc[i]);
+	pprof_encode(&x->p[i], &x->enc[i]);
+	x->att[i] = (struct store_attachment){
+	    .name = name,
+	    .content_type = "application/octet-stream",
+	    .kind = STORE_ATTACH_PPROF,
+	    .compression = "none",
+	    .data = (const uint8_t *)x->enc[i].data,
+	    .len = x->enc[i].len,
+	    .pprof = &x->p[i],
+	};
+	x->u.attachments = x->att;
+}
+
+static void up_release(struct up *x)
+{
+	for (size_t i = 0; i < x->u.nattachments; i++) {
+		pprof_profile_release(&x->p[i]);
+		buf_release(&x->enc[i]);
+	}
+}
+
+static int64_t put(struct store *s, struct up *x)
+{
+	int64_t id = 0;
+	CHECK_INT_EQ(store_put(s, &x->u, &id), 0);
+	CHECK(id > 0);
+	up_release(x);
+	return id;
+}
+
+static int64_t ids[8];
+
+static void fill(struct store *s)
+{
+	struct up x;
+	/* P1: svc-a prod 1.0, main->foo 100, main->bar 50, main->foo->baz 25 */
+	up_init(&x, "svc-a", "prod", "1.0", T0);
+	up_tag(&x, "service", "svc-a");
+	up_tag(&x, "team", "core");
+	up_tag(&x, "note", "hello world");
+	struct stk s1[] = {{{"main", "foo"}, 100, 0, 0},
+			   {{"main", "bar"}, 50, 0, 0},
+			   {{"main", "foo", "baz"}, 25, 0, 0},
+			   {{"main", "foo"}, 0, 0, 0}};
+	up_attach(&x, "cpu.pprof", "cpu", "nanoseconds", s1, 4);
+	ids[1] = put(s, &x);
+
+	/* P2: svc-a staging 1.1, main->foo 10, main->bar 200 */
+	up_init(&x, "svc-a", "staging", "1.1", T0 + 60 * SEC);
+	up_tag(&x, "team", "infra");
+	struct stk s2[] = {{{"main", "foo"}, 10, 0, 0}, {{"main", "bar"}, 200, 0, 0}};
+	up_attach(&x, "cpu.pprof", "cpu", "nanoseconds", s2, 2);
+	ids[2] = put(s, &x);
+
+	/* P3: svc-b prod 2.0, two attachments, timeline labels */
+	up_init(&x, "svc-b", "prod", "2.0", T0 + 120 * SEC);
+	up_tag(&x, "team", "core");
+	up_tag(&x, "weird'key", "x\"); DROP TABLE profiles; --");
+	struct stk s3[] = {{{"main", "qux"}, 5, 1, T0 + 121 * SEC},
+			   {{"main", "qux"}, 7, 2, T0 + 122 * SEC},
+			   {{"main", "foo"}, 3, 1, T0 + 123 * SEC}};
+	up_attach(&x, "wall.pprof", "wall", "nanoseconds", s3, 3);
+	struct stk s3b[] = {{{"main", "alloc"}, 4096, 0, 0}};
+	up_attach(&x, "heap.pprof", "alloc_space", "bytes", s3b, 1);
+	ids[3] = put(s, &x);
+
+	/* P0: an old profile, for retention. */
+	up_init(&x, "svc-a", "old", "0.9", T0 - 10 * 86400 * SEC);
+	struct stk s0[] = {{{"main", "foo"}, 1, 0, 0}};
+	up_attach(&x, "cpu.pprof", "cpu", "nanoseconds", s0, 1);
+	ids[0] = put(s, &x);
+}
+
+static size_t search(struct store *s, const char *q, int64_t from, int64_t to, int64_t *first)
+{
+	struct arena a;
+	struct store_query sq = {0};
+	struct store_meta_list l;
+	struct buf err = BUF_INIT;
+	arena_init(&a, 0);
+	CHECK_INT_EQ(query_parse(q, &a, &sq, &err), 0);
+	sq.from_ns = from;
+	sq.to_ns = to;
+	CHECK_INT_EQ(s->ops->search(s, &sq, 100, 0, NULL, &a, &l), 0);
+	CHECK_INT_EQ(l.total, (int64_t)l.len);
+	if (first)
+		*first = l.len ? l.items[0].id : 0;
+	size_t n = l.len;
+	arena_release(&a);
+	buf_release(&err);
+	return n;
+}
+
+static struct store *store;
+
+static void test_search(void)
+{
+	int64_t first;
+	CHECK_INT_EQ(search(store, "", 0, 0, &first), 4);
+	CHECK_INT_EQ(first, ids[3]); /* newest first */
+	CHECK_INT_EQ(search(store, "service:svc-a", 0, 0, &first), 3);
+	CHECK_INT_EQ(first, ids[2]);
+	CHECK_INT_EQ(search(store, "env:prod", 0, 0, NULL), 2);
+	CHECK_INT_EQ(search(store, "-env:prod service:svc-a", 0, 0, NULL), 2);
+	CHECK_INT_EQ(search(store, "team:core", 0, 0, NULL), 2);
+	CHECK_INT_EQ(search(store, "-team:core", 0, 0, NULL), 2);
+	CHECK_INT_EQ(search(store, "note:\"hello world\"", 0, 0, &first), 1);
+	CHECK_INT_EQ(first, ids[1]);
+	CHECK_INT_EQ(search(store, "version:1.*", 0, 0, NULL), 2);
+	CHECK_INT_EQ(search(store, "team:co*", 0, 0, NULL), 2);
+	CHECK_INT_EQ(search(store, "id:", 0, 0, NULL), 0);
+	/* injection attempts are just values */
+	CHECK_INT_EQ(search(store, "service:\"x' OR '1'='1\"", 0, 0, NULL), 0);
+	CHECK_INT_EQ(search(store, "weird'key:\"x\\\"); DROP TABLE profiles; --\"", 0, 0, &first),
+		     1);
+	CHECK_INT_EQ(first, ids[3]);
+	/* time ranges: overlap with [from, to) */
+	CHECK_INT_EQ(search(store, "", T0 + 30 * SEC, T0 + 90 * SEC, NULL), 2);
+	CHECK_INT_EQ(search(store, "", T0 + 150 * SEC, 0, &first), 1);
+	CHECK_INT_EQ(first, ids[3]);
+	CHECK_INT_EQ(search(store, "", 0, T0 - 86400 * SEC, &first), 1);
+	CHECK_INT_EQ(first, ids[0]);
+}
+
+static void test_facets(void)
+{
+	struct arena a;
+	struct store_query q = {0};
+	struct store_facet_list fl;
+	arena_init(&a, 0);
+	CHECK_INT_EQ(store->ops->facet(store, &q, "env", 10, &a, &fl), 0);
+	CHECK_INT_EQ(fl.len, 3);
+	if (fl.len == 3) {
+		CHECK_STR_EQ(fl.items[0].value, "prod");
+		CHECK_INT_EQ(fl.items[0].count, 2);
+	}
+	CHECK_INT_EQ(store->ops->facet(store, &q, "team", 10, &a, &fl), 0);
+	CHECK_INT_EQ(fl.len, 2);
+	if (fl.len == 2) {
+		CHECK_STR_EQ(fl.items[0].value, "core");
+		CHECK_INT_EQ(fl.items[0].count, 2);
+		CHECK_STR_EQ(fl.items[1].value, "infra");
+	}
+	CHECK_INT_EQ(store->ops->types(store, &q, &a, &fl), 0);
+	CHECK_INT_EQ(fl.len, 3);
+	if (fl.len == 3) {
+		CHECK_STR_EQ(fl.items[0].value, "cpu/nanoseconds");
+		CHECK_INT_EQ(fl.items[0].count, 3);
+	}
+	arena_release(&a);
+}
+
+static void test_aggregate(void)
+{
+	struct arena a;
+	struct store_query q = {0};
+	struct buf err = BUF_INIT;
+	int64_t self[2], total[2], np = 0;
+	arena_init(&a, 0);
+	CHECK_INT_EQ(query_parse("service:svc-a -env:old", &a, &q, &err), 0);
+	struct ftree *t = ftree_new();
+	CHECK_INT_EQ(ftree_load(t, store, &q, "cpu/nanoseconds", NULL, 0, &np), 0);
+	CHECK_INT_EQ(ftree_build(t, store), 0);
+	CHECK_INT_EQ(np, 2);
+	CHECK_INT_EQ(ftree_total(t, 0), 385);
+	CHECK_INT_EQ(ftree_function(t, "foo", self, total), 0);
+	CHECK_INT_EQ(self[0], 110);
+	CHECK_INT_EQ(total[0], 135);
+	CHECK_INT_EQ(ftree_function(t, "bar", self, total), 0);
+	CHECK_INT_EQ(self[0], 250);
+	CHECK_INT_EQ(ftree_function(t, "baz", self, total), 0);
+	CHECK_INT_EQ(self[0], 25);
+	CHECK_INT_EQ(ftree_function(t, "main", self, total), 0);
+	CHECK_INT_EQ(self[0], 0);
+	CHECK_INT_EQ(total[0], 385);
+	CHECK_INT_EQ(ftree_node_count(t), 5); /* root main foo bar baz */
+	ftree_free(t);
+	arena_release(&a);
+	buf_release(&err);
+}
+
+/* Calls the API and parses the JSON answer (from a). */
+static const struct jsonp_value *call(struct api *api, struct arena *a, const char *path,
+				      const struct http_kv *q, size_t nq, int want_status)
+{
+	struct http_request req = {.method = "GET",
+				   .path = path,
+				   .query = q,
+				   .nquery = nq,
+				   .arena = a,
+				   .remote_addr = "test"};
+	struct http_response resp = {.status = 200};
+	buf_init(&resp.body);
+	api_handle(api, &req, &resp);
+	CHECK_INT_EQ(resp.status, want_status);
+	const struct jsonp_value *v = NULL;
+	if (resp.status != want_status || strcmp(resp.content_type, "application/json")) {
+		fprintf(stderr, "%s -> %d %.300s\n", path, resp.status,
+			resp.body.data ? resp.body.data : "");
+	} else {
+		char *copy =
+		    arena_memdup(a, resp.body.data ? resp.body.data : "", resp.body.len + 1);
+		v = jsonp_parse(a, copy, resp.body.len, NULL);
+		CHECK(v != NULL);
+	}
+	buf_release(&resp.body);
+	return v;
+}
+
+static int64_t num(const struct jsonp_value *v, const char *key)
+{
+	const struct jsonp_value *m = jsonp_get(v, key);
+	return m && m->type == JSONP_NUMBER ? (int64_t)m->number : -1;
+}
+
+static const struct jsonp_value *at(const struct jsonp_value *arr, size_t i)
+{
+	const struct jsonp_value *e = arr ? arr->first : NULL;
+	while (e && i--)
+		e = e->next;
+	return e;
+}
+
+/* Self value of function `name` in a tree JSON (summed over nodes). */
+static int64_t tree_self(const struct jsonp_value *tree, const char *name, const char *key)
+{
+	const struct jsonp_value *names = jsonp_get(tree, "names");
+	const struct jsonp_value *nm = jsonp_get(tree, "name"), *self = jsonp_get(tree, key);
+	int64_t sum = 0;
+	if (!names || !nm || !self)
+		return -1;
+	for (size_t i = 0; i < nm->count; i++) {
+		const struct jsonp_value *ni = at(names, (size_t)at(nm, i)->number);
+		if (ni && ni->str && !strcmp(ni->str, name))
+			sum += (int64_t)at(self, i)->number;
+	}
+	return sum;
+}
+
+static void test_api(void)
+{
+	struct api *api = api_new(store);
+	struct arena a;
+	arena_init(&a, 0);
+	char path[128];
+
+	struct http_kv q1[] = {{"q", "service:svc-a"}, {"facets", "team"}, {"limit", "1"}};
+	const struct jsonp_value *v = call(api, &a, "/api/v1/search", q1, 3, 200);
+	if (v) {
+		CHECK_INT_EQ(num(v, "total"), 3);
+		CHECK_INT_EQ(jsonp_get(v, "profiles")->count, 1);
+		CHECK_STR_EQ(jsonp_get_str(v, "next_cursor"), "1");
+		const struct jsonp_value *env = jsonp_get(jsonp_get(v, "facets"), "env");
+		CHECK(env && env->count == 3);
+		CHECK(jsonp_get(jsonp_get(v, "facets"), "team") != NULL);
+		const struct jsonp_value *p0 = at(jsonp_get(v, "profiles"), 0);
+		CHECK_INT_EQ(num(p0, "id"), ids[2]);
+		CHECK(num(jsonp_get(p0, "measures"), "wall_seconds") == 60);
+	}
+	struct http_kv qbad[] = {{"q", "novalue"}};
+	call(api, &a, "/api/v1/search", qbad, 1, 400);
+	struct http_kv qbadt[] = {{"from", "yesterday"}};
+	call(api, &a, "/api/v1/search", qbadt, 1, 400);
+	struct http_kv qrfc[] = {{"from", "2025-11-24T16:02:30Z"}}; /* T0 + 150 s */
+	v = call(api, &a, "/api/v1/search", qrfc, 1, 200);
+	if (v)
+		CHECK_INT_EQ(num(v, "total"), 1);
+
+	struct http_kv q2[] = {{"q", "service:svc-a -env:old"}, {"type", "cpu/nanoseconds"}};
+	v = call(api, &a, "/api/v1/aggregate", q2, 2, 200);
+	if (v) {
+		CHECK_INT_EQ(num(v, "profiles"), 2);
+		CHECK_INT_EQ(num(v, "total"), 385);
+		CHECK_INT_EQ(tree_self(jsonp_get(v, "tree"), "bar", "self"), 250);
+		const struct jsonp_value *top0 = at(jsonp_get(v, "top"), 0);
+		CHECK_STR_EQ(jsonp_get_str(top0, "name"), "bar");
+		CHECK_INT_EQ(num(top0, "self"), 250);
+	}
+	/* node cap: 3 nodes + folded "other" */
+	struct http_kv q3[] = {{"q", "service:svc-a -env:old"}, {"max_nodes", "3"}};
+	v = call(api, &a, "/api/v1/aggregate", q3, 2, 200);
+	if (v) {
+		const struct jsonp_value *tree = jsonp_get(v, "tree");
+		CHECK(jsonp_get(tree, "truncated")->boolean);
+		CHECK_INT_EQ(tree_self(tree, "other", "self"), 135); /* foo subtree folded */
+		CHECK_INT_EQ(at(jsonp_get(tree, "total"), 0)->number, 385);
+	}
+	/* compare version 1.0 vs 1.1: bar changes most */
+	struct http_kv q4[] = {{"q", "version:1.0"}, {"q_b", "version:1.1"}};
+	v = call(api, &a, "/api/v1/compare", q4, 2, 200);
+	if (v) {
+		CHECK_INT_EQ(num(v, "total"), 175);
+		CHECK_INT_EQ(num(v, "total_b"), 210);
+		const struct jsonp_value *f0 = at(jsonp_get(v, "functions"), 0);
+		CHECK_STR_EQ(jsonp_get_str(f0, "name"), "bar");
+		CHECK_INT_EQ(num(f0, "self"), 50);
+		CHECK_INT_EQ(num(f0, "self_b"), 200);
+		CHECK_INT_EQ(tree_self(jsonp_get(v, "tree"), "foo", "self_b"), 10);
+	}
+	/* one profile */
+	snprintf(path, sizeof(path), "/api/v1/profiles/%lld", (long long)ids[3]);
+	v = call(api, &a, path, NULL, 0, 200);
+	if (v) {
+		CHECK_STR_EQ(jsonp_get_str(v, "service"), "svc-b");
+		CHECK_INT_EQ(jsonp_get(v, "types")->count, 2);
+		CHECK_INT_EQ(jsonp_get(v, "attachments")->count, 2);
+		CHECK_STR_EQ(jsonp_get_str(jsonp_get(jsonp_get(v, "info"), "runtime"), "engine"),
+			     "x");
+	}
+	snprintf(path, sizeof(path), "/api/v1/profiles/%lld/flamegraph", (long long)ids[3]);
+	struct http_kv q5[] = {{"type", "alloc_space/bytes"}};
+	v = call(api, &a, path, q5, 1, 200);
+	if (v)
+		CHECK_INT_EQ(tree_self(jsonp_get(v, "tree"), "alloc", "self"), 4096);
+	snprintf(path, sizeof(path), "/api/v1/profiles/%lld/top", (long long)ids[1]);
+	v = call(api, &a, path, NULL, 0, 200);
+	if (v)
+		CHECK_STR_EQ(jsonp_get_str(at(jsonp_get(v, "top"), 0), "name"), "foo");
+	/* timeline: two threads */
+	snprintf(path, sizeof(path), "/api/v1/profiles/%lld/timeline", (long long)ids[3]);
+	v = call(api, &a, path, NULL, 0, 200);
+	if (v) {
+		const struct jsonp_value *th = jsonp_get(v, "threads");
+		CHECK_INT_EQ(th ? th->count : 0, 2);
+		const struct jsonp_value *t1 = at(th, 0);
+		CHECK_STR_EQ(jsonp_get_str(t1, "thread_id"), "1");
+		CHECK_STR_EQ(jsonp_get_str(t1, "thread_name"), "main");
+		CHECK_INT_EQ(jsonp_get(t1, "end_ns")->count, 2);
+		CHECK_INT_EQ(at(jsonp_get(t1, "end_ns"), 0)->number, (double)(T0 + 121 * SEC));
+	}
+	/* downloads */
+	snprintf(path, sizeof(path), "/api/v1/profiles/%lld/download", (long long)ids[1]);
+	struct http_request req = {.method = "GET", .path = path, .arena = &a};
+	struct http_response resp = {.status = 200};
+	buf_init(&resp.body);
+	api_handle(api, &req, &resp);
+	CHECK_INT_EQ(resp.status, 200);
+	CHECK(resp.body.len == 8 && !memcmp(resp.body.data, "RAW-BODY", 8));
+	CHECK_STR_EQ(resp.content_type, "multipart/form-data; boundary=x");
+	buf_release(&resp.body);
+	snprintf(path, sizeof(path), "/api/v1/profiles/%lld/attachments/heap.pprof",
+		 (long long)ids[3]);
+	resp = (struct http_response){.status = 200};
+	buf_init(&resp.body);
+	api_handle(api, &req, &resp);
+	CHECK_INT_EQ(resp.status, 200);
+	struct pprof_profile p;
+	if (pprof_decode((const uint8_t *)resp.body.data, resp.body.len, NULL, &p, NULL) == 0) {
+		CHECK_INT_EQ(p.samples.len, 1);
+		pprof_profile_release(&p);
+	} else {
+		CHECK(!"attachment does not decode");
+	}
+	buf_release(&resp.body);
+	call(api, &a, "/api/v1/profiles/999999", NULL, 0, 404);
+	call(api, &a, "/api/v1/profiles/1/attachments/..%2F..%2Fetc%2Fpasswd", NULL, 0, 404);
+	call(api, &a, "/api/v1/nothing", NULL, 0, 404);
+
+	/* timeseries grouped by service */
+	struct http_kv q6[] = {
+	    {"measure", "cpu_cores"}, {"group_by", "service"}, {"step", "60000"}};
+	v = call(api, &a, "/api/v1/timeseries", q6, 3, 200);
+	if (v) {
+		const struct jsonp_value *series = jsonp_get(v, "series");
+		CHECK_INT_EQ(series ? series->count : 0, 2);
+		const struct jsonp_value *sa = NULL;
+		for (size_t i = 0; series && i < series->count; i++)
+			if (!strcmp(jsonp_get_str(at(series, i), "group"), "svc-a"))
+				sa = at(series, i);
+		CHECK(sa && jsonp_get(sa, "points")->count == 3);
+	}
+	struct http_kv q7[] = {{"measure", "profiles"}, {"group_by", "team"}};
+	v = call(api, &a, "/api/v1/timeseries", q7, 2, 200);
+	if (v)
+		CHECK_INT_EQ(jsonp_get(v, "series")->count, 3); /* core, infra, "" */
+	arena_release(&a);
+	api_free(api);
+}
+
+static void test_shared(void)
+{
+	struct buf err = BUF_INIT;
+	struct store *other = store_open(spec, &err);
+	CHECK(other != NULL);
+	if (!other) {
+		fprintf(stderr, "%s\n", err.data);
+		buf_release(&err);
+		return;
+	}
+	CHECK_INT_EQ(search(other, "", 0, 0, NULL), 4);
+	struct up x;
+	up_init(&x, "svc-c", "prod", "3.0", T0 + 180 * SEC);
+	struct stk s[] = {{{"main", "foo"}, 7, 0, 0}, {{"main", "new_fn"}, 9, 0, 0}};
+	up_attach(&x, "cpu.pprof", "cpu", "nanoseconds", s, 2);
+	ids[4] = put(other, &x);
+	CHECK_INT_EQ(search(store, "service:svc-c", 0, 0, NULL), 1);
+	/* the first store merges stacks the other one created */
+	struct store_query q = {.profile_id = ids[4]};
+	struct ftree *t = ftree_new();
+	int64_t self[2], total[2];
+	CHECK_INT_EQ(ftree_load(t, store, &q, "cpu/nanoseconds", NULL, 0, NULL), 0);
+	CHECK_INT_EQ(ftree_build(t, store), 0);
+	CHECK_INT_EQ(ftree_function(t, "new_fn", self, total), 0);
+	CHECK_INT_EQ(self[0], 9);
+	ftree_free(t);
+	store_close(other);
+	buf_release(&err);
+}
+
+struct writer {
+	int n;
+	int failures;
+};
+
+static void *writer_thread(void *arg)
+{
+	struct writer *w = arg;
+	for (int i = 0; i < w->n; i++) {
+		struct up x;
+		up_init(&x, "svc-conc", "prod", "1", T0 + (300 + i) * SEC);
+		struct stk s[] = {{{"main", "conc", "leaf"}, 1 + i, 0, 0},
+				  {{"main", "bar"}, 2, 0, 0}};
+		up_attach(&x, "cpu.pprof", "cpu", "nanoseconds", s, 2);
+		int64_t id;
+		if (store_put(store, &x.u, &id) < 0)
+			w->failures++;
+		up_release(&x);
+		(void)search(store, "service:svc-conc", 0, 0, NULL);
+	}
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	pthread_t th[4];
+	struct writer w[4];
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct writer){.n = 5};
+		pthread_create(&th[i], NULL, writer_thread, &w[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT_EQ(w[i].failures, 0);
+	}
+	CHECK_INT_EQ(search(store, "service:svc-conc", 0, 0, NULL), 20);
+	struct arena a;
+	struct buf err = BUF_INIT;
+	struct store_query q = {0};
+	arena_init(&a, 0);
+	query_parse("service:svc-conc", &a, &q, &err);
+	struct ftree *t = ftree_new();
+	int64_t self[2], total[2];
+	CHECK_INT_EQ(ftree_load(t, store, &q, "cpu/nanoseconds", NULL, 0, NULL), 0);
+	CHECK_INT_EQ(ftree_build(t, store), 0);
+	CHECK_INT_EQ(ftree_function(t, "leaf", self, total), 0);
+	CHECK_INT_EQ(self[0], 4 * (1 + 2 + 3 + 4 + 5));
+	CHECK_INT_EQ(ftree_function(t, "bar", self, total), 0);
+	CHECK_INT_EQ(self[0], 40);
+	ftree_free(t);
+	arena_release(&a);
+	buf_release(&err);
+}
+
+static void test_retention(void)
+{
+	struct arena a;
+	struct store_detail d;
+	arena_init(&a, 0);
+	int64_t before = search(store, "", 0, 0, NULL);
+	CHECK_INT_EQ(store_expire_all(store, T0 - 86400 * SEC), 1);
+	CHECK_INT_EQ(search(store, "", 0, 0, NULL), before - 1);
+	CHECK_INT_EQ(store->ops->get(store, ids[0], &a, &d), -ENOENT);
+	CHECK_INT_EQ(store->ops->get(store, ids[1], &a, &d), 0);
+	CHECK_INT_EQ(store_expire_all(store, T0 - 86400 * SEC), 0);
+	/* the stacks P0 shared with P1 are still there */
+	struct store_query q = {.profile_id = ids[1]};
+	struct ftree *t = ftree_new();
+	int64_t self[2], total[2];
+	CHECK_INT_EQ(ftree_load(t, store, &q, "cpu/nanoseconds", NULL, 0, NULL), 0);
+	CHECK_INT_EQ(ftree_build(t, store), 0);
+	CHECK_INT_EQ(ftree_function(t, "foo", self, total), 0);
+	CHECK_INT_EQ(self[0], 100);
+	ftree_free(t);
+	arena_release(&a);
+}
+
+static void test_durable_reopen(void)
+{
+	/* Everything put is visible to a freshly opened store (a new process would see the same).
+	 */
+	struct buf err = BUF_INIT;
+	struct store *s2 = store_open(spec, &err);
+	CHECK(s2 != NULL);
+	if (s2) {
+		CHECK_INT_EQ(search(s2, "service:svc-a", 0, 0, NULL), 2);
+		store_close(s2);
+	}
+	buf_release(&err);
+}
+
+static void run_suite(const char *name, const char *store_spec)
+{
+	struct buf err = BUF_INIT;
+	printf("== storage suite on %s\n", name);
+	spec = store_spec;
+	store = store_open(spec, &err);
+	CHECK(store != NULL);
+	if (!store) {
+		fprintf(stderr, "cannot open %s: %s\n", spec, err.data ? err.data : "");
+		test_cases_failed++;
+		buf_release(&err);
+		return;
+	}
+	CHECK_STR_EQ(store->ops->name, name);
+	fill(store);
+	RUN(test_search);
+	RUN(test_facets);
+	RUN(test_aggregate);
+	RUN(test_api);
+	RUN(test_shared);
+	RUN(test_concurrent);
+	RUN(test_retention);
+	RUN(test_durable_reopen);
+	store_close(store);
+	store = NULL;
+	buf_release(&err);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/kiln-store-test.XXXXXX";
+	char cmd[1024];
+	log_set_mode("stderr");
+	if (!mkdtemp(dir))
+		return 1;
+	/* PostgreSQL runs as another user when we are root: let it reach its directory. */
+	if (chmod(dir, 0711) < 0)
+		return 1;
+	char sqlite_dir[600];
+	snprintf(sqlite_dir, sizeof(sqlite_dir), "sqlite:%s/db", dir);
+	run_suite("sqlite", sqlite_dir);
+
+	const char *url = getenv("KILN_TEST_PG_URL");
+	const char *skip = getenv("KILN_TEST_SKIP_PG");
+	char pgurl[1024] = "";
+	bool started = false;
+	if (skip && !strcmp(skip, "1")) {
+		printf("SKIP postgres (KILN_TEST_SKIP_PG=1)\n");
+	} else {
+		if (!url) {
+			const char *src = getenv("KILN_SOURCE_DIR");
+			snprintf(cmd, sizeof(cmd),
+				 "bash '%s/tests/integration/pg/pg.sh' start '%s/pg'",
+				 src ? src : "../../..", dir);
+			FILE *f = popen(cmd, "r");
+			if (f && fgets(pgurl, sizeof(pgurl), f))
+				pgurl[strcspn(pgurl, "\n")] = 0;
+			if (f)
+				pclose(f);
+			started = true;
+			url = pgurl;
+		}
+		if (!*url) {
+			fprintf(stderr,
+				"cannot start PostgreSQL (set KILN_TEST_SKIP_PG=1 to skip)\n");
+			test_cases_failed++;
+		} else {
+			run_suite("postgres", url);
+		}
+	}
+	if (started) {
+		snprintf(cmd, sizeof(cmd), "bash '%s/tests/integration/pg/pg.sh' stop '%s/pg'",
+			 getenv("KILN_SOURCE_DIR") ? getenv("KILN_SOURCE_DIR") : "../../..", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "warning: could not stop PostgreSQL\n");
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "warning: could not remove %s\n", dir);
+	return test_done();
+}
