@@ -147,8 +147,9 @@ void symbolizer_gc(struct symbolizer *s)
 	VEC(uint64_t) drop = VEC_INIT;
 	for (size_t it = 0; hmap_next(&s->elfs, &it, &k, &v);) {
 		struct elf_cache *c = (struct elf_cache *)(uintptr_t)v;
-		/* Only we still hold it: no mapping uses the file any more. */
-		if (c->elf->refs == 1 && vec_push(&drop, k) < 0)
+		/* Only we (and the proc table's registry) still hold it: no mapping uses the
+		 * file any more. */
+		if (c->elf->refs <= (c->elf->registered ? 2u : 1u) && vec_push(&drop, k) < 0)
 			break;
 	}
 	for (size_t i = 0; i < drop.len; i++) {
@@ -193,14 +194,16 @@ bool symbolize_demangle(const char *mangled, char *out, size_t outsz)
 	if (!strncmp(mangled, "_R", 2) || !strncmp(mangled, "_ZN", 3)) {
 		/* Rust v0, or Rust legacy (Itanium-like with a ::h<hash> tail, which is dropped).
 		 */
-		if (rust_demangle_callback(mangled, opts, dm_append, &o) && o.len > 0)
+		if (rust_demangle_callback(mangled, opts, dm_append, &o) && o.len > 0 &&
+		    !o.overflow)
 			return true;
 		o.len = 0;
 		o.overflow = false;
 		out[0] = '\0';
 	}
 	if (!strncmp(mangled, "_Z", 2)) {
-		if (cplus_demangle_v3_callback(mangled, opts, dm_append, &o) && o.len > 0)
+		if (cplus_demangle_v3_callback(mangled, opts, dm_append, &o) && o.len > 0 &&
+		    !o.overflow)
 			return true;
 	}
 	out[0] = '\0';
@@ -323,10 +326,42 @@ static struct sym *find_sym(struct elf_cache *c, uint64_t addr)
 	return NULL;
 }
 
+/* Cuts the copies a compiler makes of a function back to its name, so that samples of
+ * foo, foo.constprop.0 and foo.cold add up: C's "foo.isra.0" and C++'s "foo() [clone .cold]".
+ * Returns true if name changed. */
+static bool strip_clone_suffix(char *name)
+{
+	static const char *const suffixes[] = {".constprop.", ".isra.",	     ".part.", ".cold",
+					       ".lto_priv.",  ".localalias", ".clone."};
+	bool changed = false;
+	char *c;
+	while ((c = strstr(name, " [clone ."))) {
+		char *end = strchr(c, ']');
+		if (!end)
+			break;
+		memmove(c, end + 1, strlen(end + 1) + 1);
+		changed = true;
+	}
+	if (name[0] == '.')
+		return changed;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		c = strstr(name, suffixes[i]);
+		if (c && c != name && !strchr(name, '(')) {
+			*c = '\0';
+			changed = true;
+		}
+	}
+	return changed;
+}
+
 static const char *demangled_or(struct arena *a, const char *mangled)
 {
 	char buf[NAME_MAX_LEN];
-	if (symbolize_demangle(mangled, buf, sizeof(buf))) {
+	bool changed = symbolize_demangle(mangled, buf, sizeof(buf));
+	if (!changed)
+		snprintf(buf, sizeof(buf), "%s", mangled);
+	changed |= strip_clone_suffix(buf);
+	if (changed) {
 		const char *d = arena_strdup(a, buf);
 		return d ? d : mangled;
 	}
@@ -393,12 +428,17 @@ static size_t dwarf_frames(struct elf_cache *c, uint64_t addr, struct sym_frame 
 		dwarf_lineno(l, &line);
 	}
 	size_t n = 0;
-	for (int i = 0; i < ns && n < max; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
-			continue;
+	Dwarf_Die cur;
+	int i = 0;
+	while (i < ns && dwarf_tag(&scopes[i]) != DW_TAG_subprogram &&
+	       dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+		i++;
+	if (i == ns)
+		goto free_scopes;
+	cur = scopes[i];
+	while (n < max) {
 		const char *system = NULL;
-		const char *name = die_name(c, &scopes[i], &system);
+		const char *name = die_name(c, &cur, &system);
 		out[n] = (struct sym_frame){
 		    .name = name ? name : "",
 		    .system_name = system ? system : "",
@@ -408,19 +448,32 @@ static size_t dwarf_frames(struct elf_cache *c, uint64_t addr, struct sym_frame 
 		if (!out[n].file)
 			out[n].file = c->elf->path;
 		n++;
-		if (tag == DW_TAG_subprogram)
+		if (dwarf_tag(&cur) != DW_TAG_inlined_subroutine)
 			break;
-		/* The caller's position is this inlined call's site. */
+		/* The caller's position is this inlined call's site; the caller is the
+		 * nearest concrete function or inlined instance around it. */
 		Dwarf_Attribute mem;
 		Dwarf_Word fidx = 0, cl = 0;
 		file = NULL;
 		line = 0;
-		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &mem), &fidx) == 0 &&
-		    files)
+		if (files && dwarf_formudata(dwarf_attr(&cur, DW_AT_call_file, &mem), &fidx) == 0)
 			file = dwarf_filesrc(files, fidx, NULL, NULL);
-		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &mem), &cl) == 0)
+		if (dwarf_formudata(dwarf_attr(&cur, DW_AT_call_line, &mem), &cl) == 0)
 			line = (int)cl;
+		Dwarf_Die *chain = NULL;
+		int nc = dwarf_getscopes_die(&cur, &chain);
+		int j = 1;
+		while (j < nc && dwarf_tag(&chain[j]) != DW_TAG_subprogram &&
+		       dwarf_tag(&chain[j]) != DW_TAG_inlined_subroutine)
+			j++;
+		bool found = j < nc;
+		if (found)
+			cur = chain[j];
+		free(chain);
+		if (!found)
+			break;
 	}
+free_scopes:
 	free(scopes);
 	return n;
 }
