@@ -1,0 +1,109 @@
+/*
+ * options: the configuration of `kiln run`, from the command line and the environment.
+ *
+ * Names, short letters and environment variables follow ddprof so existing deployment files
+ * work: -S/--service DD_SERVICE, -E/--environment DD_ENV, … (docs/run.md lists them all).
+ * A command-line option wins over its environment variable. kiln's own additions have no
+ * ddprof counterpart (--output-dir, --max-frames, --fail-on-error, --include-kernel).
+ *
+ * Events use ddprof's grammar: `<type> key=value …`, options separated by spaces or commas,
+ * events by ';'. The parser is table-driven so new types (sALLOC, hardware, tracepoints)
+ * plug in; today only sCPU is implemented, the others are recognised and refused with a
+ * message saying so.
+ */
+#ifndef KILN_PROFILER_OPTIONS_H
+#define KILN_PROFILER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+enum event_kind {
+	EVENT_CPU = 0, /* sCPU: task clock */
+	EVENT_ALLOC,   /* sALLOC: not implemented yet */
+	EVENT_OTHER,   /* a known ddprof event kiln does not implement yet */
+};
+
+struct event_spec {
+	enum event_kind kind;
+	char name[32]; /* as written: "sCPU" */
+	bool use_freq;
+	uint64_t value;	     /* Hz when use_freq, else period (ns for sCPU) */
+	uint32_t stack_size; /* 0 = the global --stack_sample_size */
+};
+
+#define OPTIONS_MAX_EVENTS 16
+
+enum tristate { TRI_AUTO = -1, TRI_OFF = 0, TRI_ON = 1 };
+
+struct run_options {
+	/* Strings point into argv or the environment (borrowed for the process lifetime). */
+	const char *service;
+	const char *environment;
+	const char *service_version;
+	const char *tags;
+	const char *url; /* -U; wins over host/port */
+	const char *host;
+	const char *port;
+	const char *output_dir;
+	const char *log_level;
+	const char *log_mode;
+	const char *preset;
+	const char *runtime_id;
+	const char *api_key;
+
+	int64_t upload_period_ms; /* -u seconds (fractions allowed) */
+	bool inlined_functions;
+	bool show_config;
+	bool enable;
+	bool timeline;
+	bool fail_on_error;
+	enum tristate include_kernel;
+	uint32_t stack_sample_size;
+	uint32_t max_frames;
+	bool agent_explicit; /* -U, -H or -P given (flag or environment) */
+
+	struct event_spec events[OPTIONS_MAX_EVENTS];
+	size_t nevents;
+	struct event_spec cpu; /* the effective sCPU event */
+
+	char **command; /* NULL-terminated; borrowed from argv */
+	int command_argc;
+};
+
+/* Defaults, before the environment and the command line. */
+void options_defaults(struct run_options *o);
+
+/*
+ * Parses argv (argv[0] = "run") over the environment. Returns 0 when a command should be
+ * run, 1 when the request was fully served (--help, -e help, --version: text appended to
+ * out), or -EINVAL with a one-line reason in err (usage error: exit status 2). Warnings that
+ * do not stop the run (an alloc preset, an unimplemented event) are appended to warn, one
+ * per line.
+ */
+int options_parse(struct run_options *o, int argc, char **argv, struct buf *out, struct buf *warn,
+		  struct buf *err);
+
+/*
+ * Parses one -e value ("sCPU freq=99;sCPU p=1000000") and appends the events to o->events.
+ * Unknown keys and malformed values are errors; recognised-but-unimplemented event types
+ * are kept with their kind so the caller can say so. 0 or -EINVAL with err set.
+ */
+int options_parse_events(struct run_options *o, const char *text, struct buf *err);
+
+/* Parses a boolean as ddprof does: true/false, yes/no, on/off, 1/0 (case-insensitive). */
+int options_parse_bool(const char *s, bool *out);
+
+/* The agent URL uploads go to: -U, else http://HOST:PORT from -H/-P, else the default
+ * http://localhost:8126. Written into b. */
+void options_agent_url(const struct run_options *o, struct buf *b);
+
+/* The `--show_config` dump. */
+void options_describe(const struct run_options *o, struct buf *out);
+
+/* The `--help` text. */
+const char *options_help(void);
+
+#endif

@@ -1,0 +1,680 @@
+/*
+ * profiler.c: the main loop of `kiln run`'s profiler process.
+ *
+ * Design: one thread. poll() waits on every per-CPU perf ring and on a pidfd of the target
+ * (100 ms timeout). Each wake-up drains the rings in place: records are collected from all
+ * rings, ordered by timestamp (CLOCK_MONOTONIC, use_clockid) and processed, except those
+ * younger than a 2 ms watermark, which stay in their ring for the next round. A record is
+ * written to its ring at the moment its timestamp is taken, so everything older than the
+ * watermark is already visible in every ring: an MMAP2 on one CPU is always processed before
+ * a sample on another CPU that needs it. Space is handed back to the kernel only for the
+ * records processed. Every upload period the aggregator becomes one pprof profile; the
+ * exporter thread (export/) uploads or writes it without blocking this loop.
+ */
+#include "profiler/profiler.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/vec.h"
+#include "export/export.h"
+#include "perf/events.h"
+#include "perf/record.h"
+#include "pprof/builder.h"
+#include "pprof/pprof.h"
+#include "proc/proc.h"
+#include "profiler/aggregate.h"
+#include "profiler/diag.h"
+#include "symbolize/symbolize.h"
+#include "unwind/unwind.h"
+
+#define WATERMARK_NS 2000000ULL
+#define POLL_MS 100
+#define UNWIND_CAP 4096
+
+struct pending {
+	uint64_t time;
+	const uint8_t *rec;
+	size_t len;
+	uint32_t ring;
+	uint64_t end; /* ring position after the record */
+};
+
+struct profiler {
+	const struct run_options *opts;
+	int target;
+	int pidfd;
+	struct perf_events *ev;
+	struct proc_table *pt;
+	struct unwinder *unw;
+	struct symbolizer *sym;
+	struct exporter *exp;
+	struct aggregator *agg;
+	struct pprof_builder *builder;
+	bool include_kernel;
+	uint64_t nominal_period_ns;
+
+	int64_t mono_to_real; /* realtime - monotonic, refreshed each period */
+	int64_t period_start_real;
+	uint64_t period_start_mono;
+	uint32_t seq;
+
+	VEC(struct pending) pending;
+	uint64_t *consume_to; /* per ring */
+	struct unwind_frame *uframes;
+	uint32_t *ids;
+	size_t ids_cap;
+	struct profiler_stats stats;
+	char tags[2048];
+};
+
+static volatile sig_atomic_t stop_requested;
+
+void profiler_request_stop(void)
+{
+	stop_requested = 1;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void refresh_clock_offset(struct profiler *p)
+{
+	uint64_t m = now_ns(CLOCK_MONOTONIC);
+	uint64_t r = now_ns(CLOCK_REALTIME);
+	p->mono_to_real = (int64_t)(r - m);
+}
+
+/* Appends "key:value," to the tag string when value is set. */
+static void add_tag(struct buf *b, const char *key, const char *value)
+{
+	if (!value || !*value)
+		return;
+	if (b->len)
+		buf_putc(b, ',');
+	buf_printf(b, "%s:%s", key, value);
+}
+
+static void build_tags(struct profiler *p)
+{
+	const struct run_options *o = p->opts;
+	struct buf b = BUF_INIT;
+	char host[256] = "";
+	char num[32];
+	const char *cmd = o->command ? o->command[0] : "";
+	const char *base = strrchr(cmd, '/');
+
+	gethostname(host, sizeof(host) - 1);
+	add_tag(&b, "service", o->service ? o->service : (base ? base + 1 : cmd));
+	add_tag(&b, "env", o->environment);
+	add_tag(&b, "version", o->service_version);
+	add_tag(&b, "host", host);
+	add_tag(&b, "language", "native");
+	add_tag(&b, "profiler_version", KILN_VERSION);
+	snprintf(num, sizeof(num), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	add_tag(&b, "number_of_cpu_cores", num);
+#if defined(__x86_64__)
+	add_tag(&b, "cpu_arch", "amd64");
+#elif defined(__aarch64__)
+	add_tag(&b, "cpu_arch", "arm64");
+#endif
+	add_tag(&b, "include_kernel", p->include_kernel ? "true" : "false");
+	if (o->tags) {
+		/* DD_TAGS may separate with commas or spaces; entries without ':' are dropped. */
+		char *copy = strdup(o->tags);
+		char *save = NULL;
+		for (char *t = copy ? strtok_r(copy, ", ", &save) : NULL; t;
+		     t = strtok_r(NULL, ", ", &save)) {
+			char *colon = strchr(t, ':');
+			if (!colon || colon == t || !colon[1] || strlen(t) > 200) {
+				LOG_WARN(
+				    "profiler: ignoring malformed tag '%s' (expected key:value)",
+				    t);
+				continue;
+			}
+			if (b.len)
+				buf_putc(&b, ',');
+			buf_puts(&b, t);
+		}
+		free(copy);
+	}
+	snprintf(p->tags, sizeof(p->tags), "%s", b.data ? b.data : "");
+	buf_release(&b);
+}
+
+static struct perf_events *open_events(struct profiler *p, struct buf *why)
+{
+	const struct run_options *o = p->opts;
+	struct perf_event_config cfg = {
+	    .pid = p->target,
+	    .use_freq = o->cpu.use_freq,
+	    .freq_or_period = o->cpu.value,
+	    .stack_size = o->stack_sample_size,
+	    .regs_mask = UNWIND_PERF_REGS_MASK,
+	    .include_kernel = o->include_kernel != TRI_OFF,
+	    .kernel_callchain = o->include_kernel == TRI_ON,
+	    .enable_on_exec = true,
+	    .ring_pages = 128,
+	};
+	struct perf_open_failure fail;
+	struct perf_events *ev = perf_events_open(&cfg, &fail);
+	if (!ev && o->include_kernel == TRI_AUTO && fail.stage == PERF_STAGE_OPEN &&
+	    (fail.err == EACCES || fail.err == EPERM)) {
+		LOG_INFO("perf: kernel time not permitted (perf_event_paranoid %d); sampling user "
+			 "time only",
+			 perf_paranoid_level());
+		cfg.include_kernel = false;
+		ev = perf_events_open(&cfg, &fail);
+	}
+	if (!ev) {
+		diag_perf_failure(&fail, cfg.include_kernel, why);
+		errno = fail.err ? fail.err : EIO;
+		return NULL;
+	}
+	p->include_kernel = cfg.include_kernel;
+	if (perf_events_ring_pages(ev) < cfg.ring_pages) {
+		struct buf w = BUF_INIT;
+		diag_ring_shrunk(cfg.ring_pages, perf_events_ring_pages(ev), &w);
+		LOG_WARN("%s", w.data);
+		buf_release(&w);
+	}
+	return ev;
+}
+
+struct profiler *profiler_new(const struct run_options *opts, int target, struct buf *why)
+{
+	int err = ENOMEM;
+	struct profiler *p = calloc(1, sizeof(*p));
+	if (!p) {
+		buf_puts(why, "profiler: out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	p->opts = opts;
+	p->target = target;
+	p->pidfd = -1;
+	p->nominal_period_ns = opts->cpu.use_freq
+				   ? 1000000000ULL / (opts->cpu.value ? opts->cpu.value : 99)
+				   : opts->cpu.value;
+	p->ev = open_events(p, why);
+	if (!p->ev) {
+		err = errno;
+		goto fail;
+	}
+	p->consume_to = calloc(perf_events_count(p->ev), sizeof(*p->consume_to));
+	p->uframes = calloc(UNWIND_CAP, sizeof(*p->uframes));
+	p->ids_cap = UNWIND_CAP + 512;
+	p->ids = calloc(p->ids_cap, sizeof(*p->ids));
+	if (!p->consume_to || !p->uframes || !p->ids) {
+		buf_puts(why, "profiler: out of memory");
+		goto fail;
+	}
+	p->pt = proc_table_new();
+	if (!p->pt) {
+		buf_puts(why, "profiler: cannot create the process table");
+		goto fail;
+	}
+	p->unw = unwinder_new(p->pt);
+	if (!p->unw) {
+		buf_puts(why, "profiler: cannot create the unwinder");
+		goto fail;
+	}
+	struct symbolize_opts so = {.inlined_functions = opts->inlined_functions};
+	p->sym = symbolizer_new(&so);
+	if (!p->sym) {
+		buf_puts(why, "profiler: cannot create the symbolizer");
+		goto fail;
+	}
+	p->agg = aggregator_new();
+	p->builder = pprof_builder_new();
+	if (!p->agg || !p->builder) {
+		buf_puts(why, "profiler: out of memory");
+		goto fail;
+	}
+	if (pprof_builder_sample_type(p->builder, "cpu-samples", "count") < 0 ||
+	    pprof_builder_sample_type(p->builder, "cpu-time", "nanoseconds") < 0 ||
+	    pprof_builder_period(p->builder, "cpu-time", "nanoseconds",
+				 (int64_t)p->nominal_period_ns) < 0) {
+		buf_puts(why, "profiler: cannot set up the profile builder");
+		goto fail;
+	}
+	pprof_builder_default_sample_type(p->builder, "cpu-time");
+
+	build_tags(p);
+	struct buf url = BUF_INIT;
+	bool upload = !opts->output_dir || opts->agent_explicit;
+	if (upload)
+		options_agent_url(opts, &url);
+	struct export_config ec = {
+	    .url = upload ? url.data : NULL,
+	    .api_key = opts->api_key,
+	    .output_dir = opts->output_dir,
+	    .tags = p->tags,
+	    .family = "native",
+	    .origin = "kiln",
+	    .runtime_id = opts->runtime_id,
+	};
+	p->exp = exporter_new(&ec);
+	err = errno;
+	if (!p->exp)
+		buf_printf(why,
+			   "export: cannot set up the exporter (url '%s', output dir '%s'): %s",
+			   upload ? url.data : "", opts->output_dir ? opts->output_dir : "",
+			   strerror(err));
+	buf_release(&url);
+	if (!p->exp)
+		goto fail;
+	return p;
+
+fail:
+	profiler_free(p);
+	errno = err;
+	return NULL;
+}
+
+void profiler_free(struct profiler *p)
+{
+	if (!p)
+		return;
+	exporter_free(p->exp, 10000);
+	pprof_builder_free(p->builder);
+	aggregator_free(p->agg);
+	symbolizer_free(p->sym);
+	unwinder_free(p->unw);
+	proc_table_free(p->pt);
+	perf_events_close(p->ev);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	vec_release(&p->pending);
+	free(p->consume_to);
+	free(p->uframes);
+	free(p->ids);
+	free(p);
+}
+
+void profiler_get_stats(const struct profiler *p, struct profiler_stats *out)
+{
+	*out = p->stats;
+}
+
+/* ---- records ----------------------------------------------------------------------------- */
+
+static const char *status_frame(enum unwind_status s)
+{
+	switch (s) {
+	case UNWIND_TRUNCATED:
+		return "[truncated]";
+	case UNWIND_UNKNOWN_MAPPING:
+		return "[unknown mapping]";
+	case UNWIND_FAILURE:
+		return "[unwind failure]";
+	default:
+		return NULL;
+	}
+}
+
+static uint32_t root_frame(struct profiler *p, int pid, const char **pname)
+{
+	const char *name = proc_table_comm(p->pt, pid);
+	char fallback[32];
+	if (!name || !*name) {
+		snprintf(fallback, sizeof(fallback), "[pid %d]", pid);
+		*pname = "";
+		return aggregator_frame_synthetic(p->agg, fallback);
+	}
+	*pname = name;
+	return aggregator_frame_synthetic(p->agg, name);
+}
+
+static void add_sample(struct profiler *p, const struct perf_record *r)
+{
+	const struct perf_sample *s = &r->sample;
+	size_t max = p->opts->max_frames;
+	size_t n = 0;
+	int pid = (int)r->id.pid, tid = (int)r->id.tid;
+	enum unwind_status status = UNWIND_OK;
+
+	/* Kernel frames first (leaf side), skipping the PERF_CONTEXT_* markers. */
+	for (uint64_t i = 0; i < s->callchain_nr && n < UNWIND_CAP; i++) {
+		uint64_t ip = s->callchain[i];
+		if (ip >= (uint64_t)PERF_CONTEXT_MAX)
+			continue;
+		p->ids[n++] = aggregator_frame_kernel(p->agg, ip);
+	}
+	size_t nu = 0;
+	if (s->regs_abi && s->stack) {
+		struct unwind_regs regs;
+		memset(&regs, 0, sizeof(regs));
+		for (int k = 0; k < UNWIND_NREGS; k++)
+			regs.r[k] = s->regs[k];
+		nu = unwinder_unwind(p->unw, pid, &regs, s->stack, s->stack_size, p->uframes,
+				     UNWIND_CAP - n, &status);
+	} else if (s->regs_abi) {
+		status = UNWIND_TRUNCATED; /* no stack copy (e.g. stack_size 0) */
+	} else if (!n) {
+		status = UNWIND_FAILURE; /* no user registers: a kernel-only context */
+	}
+	if (status < 8)
+		p->stats.unwind_status[status]++;
+	for (size_t i = 0; i < nu; i++) {
+		const struct unwind_frame *f = &p->uframes[i];
+		p->ids[n++] = f->elf
+				  ? aggregator_frame_elf(p->agg, f->elf, f->elf_addr, f->pc, f->map)
+				  : aggregator_frame_pc(p->agg, pid, f->pc, f->map);
+	}
+	p->stats.frames_total += n;
+	if (n > max || status == UNWIND_MAX_FRAMES) {
+		char name[64];
+		size_t keep = n > max ? max - 1 : n;
+		snprintf(name, sizeof(name), "[%zu%s frames omitted]", n - keep,
+			 status == UNWIND_MAX_FRAMES ? "+" : "");
+		n = keep;
+		p->ids[n++] = aggregator_frame_synthetic(p->agg, name);
+	} else if (status_frame(status)) {
+		p->ids[n++] = aggregator_frame_synthetic(p->agg, status_frame(status));
+	}
+	struct agg_sample_info info = {
+	    .pid = pid,
+	    .tid = tid,
+	    .thread_name = proc_table_thread_name(p->pt, pid, tid),
+	    .timestamp_ns = p->opts->timeline ? (int64_t)r->id.time + p->mono_to_real : 0,
+	    .count = 1,
+	    .nanos = (int64_t)(s->period ? s->period : p->nominal_period_ns),
+	};
+	p->ids[n++] = root_frame(p, pid, &info.process_name);
+	if (aggregator_add(p->agg, p->ids, n, &info) < 0)
+		LOG_WARN("profiler: out of memory: sample dropped");
+	p->stats.samples++;
+}
+
+static void add_lost(struct profiler *p, uint64_t lost, uint64_t time)
+{
+	if (!lost)
+		return;
+	p->stats.lost += lost;
+	uint32_t ids[2];
+	const char *pname;
+	ids[0] = aggregator_frame_synthetic(p->agg, "[lost]");
+	ids[1] = root_frame(p, p->target, &pname);
+	struct agg_sample_info info = {
+	    .pid = p->target,
+	    .tid = p->target,
+	    .process_name = pname,
+	    .timestamp_ns = p->opts->timeline && time ? (int64_t)time + p->mono_to_real : 0,
+	    .count = (int64_t)lost,
+	    .nanos = (int64_t)(lost * p->nominal_period_ns),
+	};
+	aggregator_add(p->agg, ids, 2, &info);
+}
+
+static void process_record(struct profiler *p, const uint8_t *data, size_t len)
+{
+	struct perf_record r;
+	p->stats.records++;
+	if (perf_record_parse(data, len, perf_events_layout(p->ev), &r) < 0) {
+		if (!p->stats.bad_records++)
+			LOG_WARN("perf: malformed record (type %u, %zu bytes) skipped",
+				 len >= 8 ? (unsigned)data[0] | (unsigned)data[1] << 8 : 0, len);
+		return;
+	}
+	switch (r.type) {
+	case PERF_REC_SAMPLE:
+		add_sample(p, &r);
+		break;
+	case PERF_REC_MMAP:
+	case PERF_REC_MMAP2:
+		proc_table_on_mmap(p->pt, (int)r.mmap.pid, r.mmap.addr, r.mmap.len, r.mmap.pgoff,
+				   r.type == PERF_REC_MMAP2 ? r.mmap.prot : (PROT_READ | PROT_EXEC),
+				   r.mmap.filename, r.mmap.ino, r.mmap.maj, r.mmap.min);
+		break;
+	case PERF_REC_COMM:
+		proc_table_on_comm(p->pt, (int)r.comm.pid, (int)r.comm.tid, r.comm.comm,
+				   r.comm.exec);
+		break;
+	case PERF_REC_FORK:
+		proc_table_on_fork(p->pt, (int)r.task.pid, (int)r.task.ppid, (int)r.task.tid,
+				   (int)r.task.ptid);
+		break;
+	case PERF_REC_EXIT:
+		proc_table_on_exit(p->pt, (int)r.task.pid, (int)r.task.tid);
+		break;
+	case PERF_REC_LOST:
+	case PERF_REC_LOST_SAMPLES:
+		add_lost(p, r.lost.lost, r.id.time);
+		break;
+	default:
+		break;
+	}
+}
+
+static int cmp_pending(const void *x, const void *y)
+{
+	const struct pending *a = x, *b = y;
+	if (a->time != b->time)
+		return a->time < b->time ? -1 : 1;
+	if (a->ring != b->ring)
+		return a->ring < b->ring ? -1 : 1;
+	return a->end < b->end ? -1 : a->end > b->end;
+}
+
+/* Processes every record older than watermark (CLOCK_MONOTONIC ns), in time order. */
+static void drain(struct profiler *p, uint64_t watermark)
+{
+	size_t nrings = perf_events_count(p->ev);
+	const struct perf_record_layout *layout = perf_events_layout(p->ev);
+
+	vec_clear(&p->pending);
+	for (size_t i = 0; i < nrings; i++) {
+		struct perf_ring *r = perf_events_ring(p->ev, i);
+		uint64_t head = perf_ring_head(r);
+		uint64_t pos = perf_ring_tail(r);
+		p->consume_to[i] = pos;
+		for (;;) {
+			uint64_t before = pos;
+			size_t len = 0;
+			const uint8_t *rec = perf_ring_next(r, &pos, head, &len);
+			if (!rec) {
+				if (pos != before) { /* garbage: skip to head */
+					p->stats.bad_records++;
+					p->consume_to[i] = head;
+				}
+				break;
+			}
+			uint64_t t = perf_record_time(rec, len, layout);
+			if (t > watermark) {
+				pos = before;
+				break;
+			}
+			struct pending pe = {t, rec, len, (uint32_t)i, pos};
+			if (vec_push(&p->pending, pe) < 0) {
+				pos = before;
+				break;
+			}
+		}
+	}
+	/* A record that wrapped lives in its ring's scratch buffer, which the next wrapping
+	 * record of the same ring would overwrite; one pass over a ring sees at most one. */
+	qsort(p->pending.items, p->pending.len, sizeof(struct pending), cmp_pending);
+	for (size_t k = 0; k < p->pending.len; k++) {
+		const struct pending *pe = &p->pending.items[k];
+		process_record(p, pe->rec, pe->len);
+		if (pe->end > p->consume_to[pe->ring])
+			p->consume_to[pe->ring] = pe->end;
+	}
+	for (size_t i = 0; i < nrings; i++)
+		perf_ring_consume(perf_events_ring(p->ev, i), p->consume_to[i]);
+}
+
+/* ---- export ------------------------------------------------------------------------------ */
+
+static void sanitize_name(const char *in, char *out, size_t outsz)
+{
+	size_t j = 0;
+	for (size_t i = 0; in[i] && j + 1 < outsz; i++) {
+		char c = in[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+		out[j++] = ok ? c : '_';
+	}
+	out[j] = '\0';
+	if (!j)
+		snprintf(out, outsz, "kiln");
+}
+
+static void export_period(struct profiler *p)
+{
+	uint64_t end_mono = now_ns(CLOCK_MONOTONIC);
+	int64_t end_real = (int64_t)end_mono + p->mono_to_real;
+	struct pprof_profile prof;
+	struct buf enc = BUF_INIT;
+	int err;
+
+	if (aggregator_total_count(p->agg) == 0)
+		goto next_period;
+	pprof_builder_time(p->builder, p->period_start_real, end_real - p->period_start_real);
+	struct aggregate_build_opts bo = {.timeline = p->opts->timeline, .symbolizer = p->sym};
+	err = aggregator_build(p->agg, &bo, p->builder);
+	if (err) {
+		LOG_ERROR("profiler: cannot build the profile: %s", strerror(-err));
+	}
+	err = pprof_builder_finish(p->builder, &prof);
+	if (err) {
+		LOG_ERROR("profiler: cannot finish the profile: %s", strerror(-err));
+		goto next_period;
+	}
+	err = pprof_encode(&prof, &enc);
+	size_t nsamples = prof.samples.len;
+	pprof_profile_release(&prof);
+	if (err) {
+		LOG_ERROR("profiler: cannot encode the profile: %s", strerror(-err));
+		goto release_enc;
+	}
+	char extra[128], prefix[96], comm[64];
+	p->seq++;
+	snprintf(extra, sizeof(extra), "process_id:%d,profile_seq:%u", p->target, p->seq);
+	const char *cmd = p->opts->command ? p->opts->command[0] : "kiln";
+	const char *slash = strrchr(cmd, '/');
+	sanitize_name(slash ? slash + 1 : cmd, comm, sizeof(comm));
+	snprintf(prefix, sizeof(prefix), "%s-%d", comm, p->target);
+	struct export_profile ep = {
+	    .start_ns = p->period_start_real,
+	    .end_ns = end_real,
+	    .pprof = (const uint8_t *)enc.data,
+	    .pprof_len = enc.len,
+	    .extra_tags = extra,
+	    .file_prefix = prefix,
+	};
+	err = exporter_submit(p->exp, &ep);
+	if (err)
+		LOG_WARN("export: profile %u dropped: %s", p->seq, strerror(-err));
+	p->stats.profiles++;
+	LOG_INFO("profiler: profile %u: %" PRId64 " samples (%zu distinct), %" PRIu64
+		 " lost so far, %zu bytes",
+		 p->seq, aggregator_total_count(p->agg), nsamples, p->stats.lost, enc.len);
+release_enc:
+	buf_release(&enc);
+next_period:
+	aggregator_reset(p->agg);
+	proc_table_gc(p->pt);
+	symbolizer_gc(p->sym);
+	refresh_clock_offset(p);
+	p->period_start_mono = now_ns(CLOCK_MONOTONIC);
+	p->period_start_real = (int64_t)p->period_start_mono + p->mono_to_real;
+}
+
+/* ---- main loop --------------------------------------------------------------------------- */
+
+static bool target_gone(struct profiler *p, const struct pollfd *pidpoll)
+{
+	if (p->pidfd >= 0)
+		return pidpoll && (pidpoll->revents & (POLLIN | POLLHUP | POLLERR));
+	/* No pidfd (kernel < 5.3): the target is gone when /proc says so (or it is a zombie). */
+	char path[64];
+	struct buf b = BUF_INIT;
+	snprintf(path, sizeof(path), "/proc/%d/stat", p->target);
+	bool gone = true;
+	if (buf_read_file(&b, path, 4096) == 0) {
+		const char *rp = strrchr(b.data, ')');
+		gone = rp && (rp[2] == 'Z' || rp[2] == 'X');
+	}
+	buf_release(&b);
+	return gone;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+int profiler_run(struct profiler *p)
+{
+	size_t nrings = perf_events_count(p->ev);
+	struct pollfd *fds = calloc(nrings + 1, sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+#ifdef SYS_pidfd_open
+	p->pidfd = (int)syscall(SYS_pidfd_open, p->target, 0);
+#endif
+	for (size_t i = 0; i < nrings; i++) {
+		fds[i].fd = perf_events_fd(p->ev, i);
+		fds[i].events = POLLIN;
+	}
+	size_t nfds = nrings;
+	if (p->pidfd >= 0) {
+		fds[nfds].fd = p->pidfd;
+		fds[nfds].events = POLLIN;
+		nfds++;
+	}
+	refresh_clock_offset(p);
+	p->period_start_mono = now_ns(CLOCK_MONOTONIC);
+	p->period_start_real = (int64_t)p->period_start_mono + p->mono_to_real;
+	uint64_t period_ns = (uint64_t)p->opts->upload_period_ms * 1000000ULL;
+
+	for (;;) {
+		int n = poll(fds, nfds, POLL_MS);
+		if (n < 0 && errno != EINTR) {
+			LOG_ERROR("profiler: poll failed: %s", strerror(errno));
+			break;
+		}
+		bool gone = target_gone(p, p->pidfd >= 0 ? &fds[nrings] : NULL);
+		if (gone || stop_requested) {
+			drain(p, UINT64_MAX);
+			export_period(p);
+			break;
+		}
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		drain(p, now > WATERMARK_NS ? now - WATERMARK_NS : 0);
+		if (now - p->period_start_mono >= period_ns)
+			export_period(p);
+	}
+	free(fds);
+	const struct profiler_stats *s = &p->stats;
+	uint64_t complete = s->unwind_status[UNWIND_OK];
+	LOG_INFO("profiler: done: %" PRIu64 " samples, %" PRIu64 " complete stacks, %" PRIu64
+		 " lost, %" PRIu64 " profiles",
+		 s->samples, complete, s->lost, s->profiles);
+	return 0;
+}

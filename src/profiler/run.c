@@ -1,0 +1,178 @@
+/*
+ * run.c: `kiln run`, the wrapper process model.
+ *
+ * The process that runs `kiln run` is the one that becomes the command, so the command keeps
+ * the PID, the parent shell waits on it directly, and its exit status and signals are its
+ * own. Before exec'ing, it double-forks the profiler: the intermediate child calls setsid()
+ * (terminal signals reach only the command) and exits at once, so the profiler is adopted
+ * by init (or a subreaper) rather than becoming a child the command does not know about.
+ * The profiler opens perf events on the original PID with enable_on_exec, reports "ready" (or
+ * "failed") through a pipe, and the original process execs: sampling starts exactly at exec.
+ * When the command's process exits (pidfd), the profiler flushes the last period and exits.
+ */
+#include "profiler/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "profiler/options.h"
+#include "profiler/profiler.h"
+
+enum { STATUS_READY = 'R', STATUS_FAILED = 'F' };
+
+static void exec_command(const struct run_options *o)
+{
+	execvp(o->command[0], o->command);
+	int err = errno;
+	fprintf(stderr, "kiln: cannot run '%s': %s\n", o->command[0], strerror(err));
+	exit(err == ENOENT ? 127 : 126);
+}
+
+static void write_status(int fd, char status)
+{
+	ssize_t w;
+	do
+		w = write(fd, &status, 1);
+	while (w < 0 && errno == EINTR);
+}
+
+/* The profiler process: never returns. */
+static void profiler_process(const struct run_options *o, int target, int status_fd)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		if (strcmp(o->log_mode, "stdout"))
+			dup2(devnull, STDOUT_FILENO); /* `$(kiln run app)` must not wait on us */
+		close(devnull);
+	}
+	struct buf why = BUF_INIT;
+	struct profiler *p = profiler_new(o, target, &why);
+	if (!p) {
+		LOG_ERROR("%s", why.data ? why.data : "profiler: cannot start");
+		if (o->fail_on_error)
+			LOG_ERROR("profiler: not running '%s' (--fail-on-error)", o->command[0]);
+		else
+			LOG_ERROR("profiler: running '%s' without profiling", o->command[0]);
+		write_status(status_fd, STATUS_FAILED);
+		close(status_fd);
+		buf_release(&why);
+		exit(1);
+	}
+	buf_release(&why);
+	write_status(status_fd, STATUS_READY);
+	close(status_fd);
+	profiler_run(p);
+	profiler_free(p);
+	exit(0);
+}
+
+int run_main(int argc, char **argv)
+{
+	struct run_options o;
+	struct buf out = BUF_INIT, warn = BUF_INIT, err = BUF_INIT;
+	options_defaults(&o);
+	int ret = options_parse(&o, argc, argv, &out, &warn, &err);
+	if (ret == 1) {
+		fputs(out.data ? out.data : "", stdout);
+		ret = 0;
+		goto release;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "kiln run: %s\n", err.data ? err.data : "bad options");
+		ret = 2;
+		goto release;
+	}
+	enum log_level level;
+	if (log_level_parse(o.log_level, &level) < 0) {
+		fprintf(stderr,
+			"kiln run: --log_level: unknown level '%s' (debug, informational, "
+			"notice, warn, error)\n",
+			o.log_level);
+		ret = 2;
+		goto release;
+	}
+	log_set_level(level);
+	if (log_set_mode(o.log_mode) < 0) {
+		fprintf(stderr, "kiln run: --log_mode: cannot log to '%s'\n", o.log_mode);
+		ret = 2;
+		goto release;
+	}
+	if (warn.len) {
+		char *save = NULL;
+		for (char *line = strtok_r(warn.data, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			LOG_WARN("%s", line);
+	}
+	if (o.show_config) {
+		struct buf cfg = BUF_INIT;
+		options_describe(&o, &cfg);
+		fputs(cfg.data, stderr);
+		buf_release(&cfg);
+	}
+	buf_release(&out);
+	buf_release(&warn);
+	buf_release(&err);
+	if (!o.enable)
+		exec_command(&o);
+
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		LOG_ERROR("profiler: cannot create a pipe: %s; running without profiling",
+			  strerror(errno));
+		exec_command(&o);
+	}
+	fflush(NULL);
+	pid_t target = getpid();
+	pid_t child = fork();
+	if (child < 0) {
+		LOG_ERROR("profiler: cannot fork: %s; running without profiling", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		exec_command(&o);
+	}
+	if (child == 0) {
+		close(pipefd[0]);
+		setsid();
+		pid_t grand = fork();
+		if (grand < 0) {
+			write_status(pipefd[1], STATUS_FAILED);
+			_exit(1);
+		}
+		if (grand > 0)
+			_exit(0);
+		profiler_process(&o, target, pipefd[1]);
+	}
+	close(pipefd[1]);
+	int wstatus;
+	while (waitpid(child, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	char status = 0;
+	ssize_t r;
+	do
+		r = read(pipefd[0], &status, 1);
+	while (r < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (r != 1) {
+		LOG_ERROR("profiler: the profiler process died during setup; running '%s' without "
+			  "profiling",
+			  o.command[0]);
+		status = STATUS_FAILED;
+	}
+	if (status != STATUS_READY && o.fail_on_error)
+		return 1;
+	exec_command(&o);
+	return 127;
+
+release:
+	buf_release(&out);
+	buf_release(&warn);
+	buf_release(&err);
+	return ret;
+}
