@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/log.h"
 #include "pprof/internal.h"
@@ -31,10 +32,15 @@ struct dec {
 	struct pprof_profile *prof;
 	struct buf *err;
 	int64_t nstrings;
-	/* Scratch, reused for every sample and location. */
-	VEC(uint64_t) locs;
-	VEC(uint64_t) vals;
-	VEC(struct pprof_label) labels;
+	/* Sample arrays: one block each, sized by pass 1, filled in file order by pass 2. */
+	struct slab {
+		uint64_t *items;
+		size_t cap;
+		size_t used;
+	} locs, vals;
+	struct pprof_label *labels;
+	size_t labels_cap, labels_used;
+	/* Scratch for a location's lines, reused. */
 	VEC(struct pprof_line) lines;
 };
 
@@ -250,6 +256,41 @@ static int repeated_(struct dec *d, const struct field *f, void **items, size_t 
 	return 0;
 }
 
+/* A repeated scalar, packed or not, appended to a slab sized by pass 1. */
+static int slab_repeated(struct dec *d, const struct field *f, struct slab *sl, const char *what)
+{
+	if (f->wt == WIRE_VARINT) {
+		if (sl->used >= sl->cap)
+			goto overflow;
+		sl->items[sl->used++] = f->v;
+		return 0;
+	}
+	if (f->wt != WIRE_LEN)
+		return fail(d, -EINVAL,
+			    "%s at offset %zu has wire type %d, expected varint or packed", what,
+			    off(d, f->at), (int)f->wt);
+	const uint8_t *p = f->sub.p;
+	uint64_t *out = sl->items;
+	size_t used = sl->used, cap = sl->cap;
+	while (p < f->sub.end) {
+		const uint8_t *at = p;
+		uint64_t v;
+		if (*p < 0x80)
+			v = *p++;
+		else if (wire_get_varint(&p, f->sub.end, &v) < 0)
+			return fail(d, -EINVAL, "truncated varint in packed %s at offset %zu", what,
+				    off(d, at));
+		if (used >= cap)
+			goto overflow;
+		out[used++] = v;
+	}
+	sl->used = used;
+	return 0;
+overflow:
+	/* Pass 1 counted these exactly; reaching this is a decoder bug, not bad input. */
+	return fail(d, -EINVAL, "%s at offset %zu: more values than counted", what, off(d, f->at));
+}
+
 static int dec_value_type(struct dec *d, struct rd r, struct pprof_value_type *vt)
 {
 	struct field f;
@@ -302,23 +343,26 @@ static int dec_sample(struct dec *d, struct rd r)
 {
 	struct field f;
 	int rc;
-	d->locs.len = d->vals.len = d->labels.len = 0;
+	size_t locs0 = d->locs.used, vals0 = d->vals.used, labels0 = d->labels_used;
 	while ((rc = next_field(d, &r, &f, "Sample")) > 0) {
 		switch (f.num) {
 		case 1:
-			rc = REPEATED(d, &f, &d->locs, "Sample.location_id");
+			rc = slab_repeated(d, &f, &d->locs, "Sample.location_id");
 			break;
 		case 2:
-			rc = REPEATED(d, &f, &d->vals, "Sample.value");
+			rc = slab_repeated(d, &f, &d->vals, "Sample.value");
 			break;
 		case 3: {
 			rc = want_wt(d, &f, WIRE_LEN, "Sample");
 			if (rc < 0)
 				break;
-			struct pprof_label l = {0};
-			rc = dec_label(d, f.sub, &l);
-			if (rc == 0 && vec_push(&d->labels, l) < 0)
-				rc = -ENOMEM;
+			if (d->labels_used >= d->labels_cap)
+				return fail(d, -EINVAL,
+					    "Sample.label at offset %zu: more than counted",
+					    off(d, f.at));
+			struct pprof_label *l = &d->labels[d->labels_used++];
+			memset(l, 0, sizeof(*l));
+			rc = dec_label(d, f.sub, l);
 			break;
 		}
 		}
@@ -328,17 +372,42 @@ static int dec_sample(struct dec *d, struct rd r)
 	if (rc < 0)
 		return rc;
 	struct pprof_sample s = {
-	    .location_ids = dup_scratch(d, d->locs.items, d->locs.len, sizeof(uint64_t)),
-	    .nlocations = d->locs.len,
-	    .values = dup_scratch(d, d->vals.items, d->vals.len, sizeof(int64_t)),
-	    .nvalues = d->vals.len,
-	    .labels = dup_scratch(d, d->labels.items, d->labels.len, sizeof(struct pprof_label)),
-	    .nlabels = d->labels.len,
+	    .nlocations = d->locs.used - locs0,
+	    .nvalues = d->vals.used - vals0,
+	    .nlabels = d->labels_used - labels0,
 	};
-	if ((s.nlocations && !s.location_ids) || (s.nvalues && !s.values) ||
-	    (s.nlabels && !s.labels))
-		return -ENOMEM;
+	if (s.nlocations)
+		s.location_ids = d->locs.items + locs0;
+	if (s.nvalues)
+		s.values = (const int64_t *)(d->vals.items + vals0);
+	if (s.nlabels)
+		s.labels = d->labels + labels0;
 	return vec_push(&d->prof->samples, s);
+}
+
+/* Pass 1 for a sample: how many location ids, values and labels it holds. */
+static int count_sample(struct dec *d, struct rd r, size_t *nlocs, size_t *nvals, size_t *nlabels)
+{
+	struct field f;
+	int rc;
+	while ((rc = next_field(d, &r, &f, "Sample")) > 0) {
+		if (f.num == 3) {
+			(*nlabels)++;
+			continue;
+		}
+		if (f.num != 1 && f.num != 2)
+			continue;
+		size_t n = 0;
+		if (f.wt == WIRE_VARINT) {
+			n = 1;
+		} else if (f.wt == WIRE_LEN) {
+			/* One varint ends at each byte below 0x80. */
+			for (const uint8_t *p = f.sub.p; p < f.sub.end; p++)
+				n += *p < 0x80;
+		}
+		*(f.num == 1 ? nlocs : nvals) += n;
+	}
+	return rc;
 }
 
 static int dec_mapping(struct dec *d, struct rd r)
@@ -516,7 +585,7 @@ static int add_string(struct strtab *t, const uint8_t *s, size_t len)
 }
 
 /* Pass 1: counts repeated messages and loads the string table. */
-static int pass_strings(struct dec *d, struct rd r, size_t counts[6])
+static int pass_strings(struct dec *d, struct rd r, size_t counts[6], size_t sizes[3])
 {
 	struct field f;
 	int rc;
@@ -527,6 +596,11 @@ static int pass_strings(struct dec *d, struct rd r, size_t counts[6])
 			if (rc < 0)
 				return rc;
 			counts[f.num - 1]++;
+		}
+		if (f.num == 2) {
+			rc = count_sample(d, f.sub, &sizes[0], &sizes[1], &sizes[2]);
+			if (rc < 0)
+				return rc;
 		}
 		if (f.num != 6)
 			continue;
@@ -618,6 +692,19 @@ static const char *index_error(int rc)
 	return rc == -EEXIST ? "duplicate id" : "reserved id 0";
 }
 
+/* True when the records' ids are 1..n in order. */
+static bool dense_ids(const void *items, size_t n, size_t stride)
+{
+	const unsigned char *base = items;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t id;
+		memcpy(&id, base + i * stride, sizeof(id));
+		if (id != i + 1)
+			return false;
+	}
+	return true;
+}
+
 /* After decoding: ids unique and non-zero, every reference resolves, values fit types. */
 static int check_refs(struct dec *d)
 {
@@ -642,51 +729,93 @@ static int check_refs(struct dec *d)
 				     : fail(d, -EINVAL, "function %zu has a %s (%" PRIu64 ")", bad,
 					    index_error(rc), p->functions.items[bad].id);
 
+	/* Producers number records 1..n; then a reference is valid when it is in range. */
+	bool dense_maps = dense_ids(p->mappings.items, p->mappings.len, sizeof(*p->mappings.items));
+	bool dense_funcs =
+	    dense_ids(p->functions.items, p->functions.len, sizeof(*p->functions.items));
+	bool dense_locs =
+	    dense_ids(p->locations.items, p->locations.len, sizeof(*p->locations.items));
 	for (size_t i = 0; i < p->locations.len; i++) {
 		const struct pprof_location *l = &p->locations.items[i];
-		if (l->mapping_id && !pprof_mapping_by_id(p, l->mapping_id))
+		if (l->mapping_id && !(dense_maps ? l->mapping_id <= p->mappings.len
+						  : pprof_mapping_by_id(p, l->mapping_id) != NULL))
 			return fail(d, -EINVAL,
 				    "location %" PRIu64 " references mapping %" PRIu64
 				    " which does not exist",
 				    l->id, l->mapping_id);
-		for (size_t j = 0; j < l->nlines; j++)
-			if (!pprof_function_by_id(p, l->lines[j].function_id))
+		for (size_t j = 0; j < l->nlines; j++) {
+			uint64_t fid = l->lines[j].function_id;
+			if (!(dense_funcs ? fid - 1 < p->functions.len
+					  : pprof_function_by_id(p, fid) != NULL))
 				return fail(d, -EINVAL,
 					    "location %" PRIu64
 					    " line %zu references function %" PRIu64
 					    " which does not exist",
-					    l->id, j, l->lines[j].function_id);
+					    l->id, j, fid);
+		}
 	}
 	size_t ntypes = p->sample_types.len;
+	uint64_t nlocs = p->locations.len;
 	for (size_t i = 0; i < p->samples.len; i++) {
 		const struct pprof_sample *s = &p->samples.items[i];
 		if (s->nvalues != ntypes)
 			return fail(d, -EINVAL, "sample %zu has %zu values for %zu sample types", i,
 				    s->nvalues, ntypes);
-		for (size_t j = 0; j < s->nlocations; j++)
-			if (!pprof_location_by_id(p, s->location_ids[j]))
+		for (size_t j = 0; j < s->nlocations; j++) {
+			uint64_t id = s->location_ids[j];
+			if (!(dense_locs ? id - 1 < nlocs : pprof_location_by_id(p, id) != NULL))
 				return fail(d, -EINVAL,
 					    "sample %zu references location %" PRIu64
 					    " which does not exist",
-					    i, s->location_ids[j]);
+					    i, id);
+		}
 	}
 	return 0;
+}
+
+/*
+ * Asks for transparent huge pages on the 2 MiB-aligned part of a large block: filling a
+ * fresh 100 MiB block page by page costs more in page faults than the decoding itself.
+ */
+static void advise_huge(void *mem, size_t len)
+{
+	const uintptr_t huge = 2u << 20;
+	if (!mem || len < 4 * huge)
+		return;
+	uintptr_t start = ((uintptr_t)mem + huge - 1) & ~(huge - 1);
+	uintptr_t end = ((uintptr_t)mem + len) & ~(huge - 1);
+	if (end > start)
+		madvise((void *)start, end - start, MADV_HUGEPAGE);
 }
 
 static int decode_raw(struct dec *d, const uint8_t *data, size_t len)
 {
 	struct pprof_profile *p = d->prof;
 	struct rd r = {data, data + len};
-	size_t counts[6] = {0};
-	int rc = pass_strings(d, r, counts);
+	size_t counts[6] = {0}, sizes[3] = {0};
+	int rc = pass_strings(d, r, counts, sizes);
 	if (rc < 0)
 		return rc;
 	d->nstrings = (int64_t)strtab_count(&p->strings);
-	/* Counts of messages present, so bounded by the input: safe to reserve. */
+	/* Counts of things present, so bounded by the input: safe to reserve. */
 	if (vec_reserve(&p->sample_types, counts[0]) < 0 ||
 	    vec_reserve(&p->samples, counts[1]) < 0 || vec_reserve(&p->mappings, counts[2]) < 0 ||
 	    vec_reserve(&p->locations, counts[3]) < 0 || vec_reserve(&p->functions, counts[4]) < 0)
 		return -ENOMEM;
+	advise_huge(p->samples.items, counts[1] * sizeof(*p->samples.items));
+	d->locs.cap = sizes[0];
+	d->vals.cap = sizes[1];
+	d->labels_cap = sizes[2];
+	size_t bytes = (sizes[0] + sizes[1]) * sizeof(uint64_t) + sizes[2] * sizeof(*d->labels);
+	if (bytes) {
+		uint8_t *mem = arena_alloc(&p->arena, bytes);
+		if (!mem)
+			return -ENOMEM;
+		advise_huge(mem, bytes);
+		d->labels = (struct pprof_label *)mem;
+		d->locs.items = (uint64_t *)(mem + sizes[2] * sizeof(*d->labels));
+		d->vals.items = d->locs.items + sizes[0];
+	}
 	rc = pass_messages(d, r);
 	if (rc < 0)
 		return rc;
@@ -728,9 +857,6 @@ out_nomem:
 out_release:
 	pprof_profile_release(p);
 out_scratch:
-	vec_release(&d.locs);
-	vec_release(&d.vals);
-	vec_release(&d.labels);
 	vec_release(&d.lines);
 	buf_release(&raw);
 	return rc;

@@ -39,6 +39,11 @@ void pprof_profile_release(struct pprof_profile *p)
 int pprof_index_ids(struct hmap *m, const void *items, size_t n, size_t stride, size_t *bad)
 {
 	hmap_clear(m);
+	if (m->cap < n + n / 2) {
+		hmap_release(m);
+		if (hmap_init(m, n) < 0)
+			return -ENOMEM;
+	}
 	const unsigned char *base = items;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t id;
