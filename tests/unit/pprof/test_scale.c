@@ -90,20 +90,16 @@ static void test_scale(void)
 	double t5 = now();
 	CHECK_INT_EQ(q.samples.len, nsamples);
 	pprof_profile_release(&q);
-	struct buf d = BUF_INIT;
-	buf_append(&d, raw.data, raw.len);
-	buf_release(&d);
-}
-printf("scale: %zu samples, %zu locations; raw %zu B, gzip %zu B\n", nsamples, nlocs, raw.len,
-       gz.len);
-printf("scale: build %.3f s, encode %.3f s, decode raw %.3f s, gzip -1 %.3f s, "
-       "decode gzip %.3f s\n",
-       t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4);
-pprof_profile_release(&p);
-pprof_builder_free(b);
-buf_release(&raw);
-buf_release(&gz);
-buf_release(&err);
+	printf("scale: %zu samples, %zu locations; raw %zu B, gzip %zu B\n", nsamples, nlocs,
+	       raw.len, gz.len);
+	printf("scale: build %.3f s, encode %.3f s, decode raw %.3f s, gzip -1 %.3f s, "
+	       "decode gzip %.3f s\n",
+	       t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4);
+	pprof_profile_release(&p);
+	pprof_builder_free(b);
+	buf_release(&raw);
+	buf_release(&gz);
+	buf_release(&err);
 }
 
 int main(void)
