@@ -1,10 +1,10 @@
 /* Fuzzes what the exporter reads from outside: spool files left in a directory by an
- * earlier run (spool_parse) and the text of /proc/self/cgroup (intake_container_id). */
+ * earlier run (spool_parse) and the text of /proc/self/cgroup (agent_container_id). */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
-#include "export/intake.h"
+#include "export/agent.h"
 #include "export/spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char id[80];
 
 	spool_parse(data, size, &e, &err);
-	intake_container_id((const char *)data, size, id, sizeof(id));
+	agent_container_id((const char *)data, size, id, sizeof(id));
 	buf_release(&e.tags);
 	buf_release(&e.profile);
 	buf_release(&err);

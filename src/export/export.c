@@ -29,7 +29,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
-#include "export/intake.h"
+#include "export/agent.h"
 #include "export/spool.h"
 #include "pprof/pprof.h"
 
@@ -69,7 +69,7 @@ struct exporter {
 	char *info_json;
 	char *where; /* the agent address for messages */
 	char container_id[80];
-	struct intake_endpoint ep;
+	struct agent_endpoint ep;
 	bool upload;
 	enum pprof_compression comp;
 	size_t spool_max;
@@ -318,19 +318,19 @@ static enum post_result post(struct exporter *e, struct item *it, long timeout_m
 	int ret;
 
 	*status = 0;
-	struct intake_event ev = {
+	struct agent_event ev = {
 	    .start_ns = it->start_ns,
 	    .end_ns = it->end_ns,
 	    .family = e->family,
 	    .tags_profiler = it->tags.data,
 	    .info_json = e->info_json,
 	};
-	ret = intake_event_json(&ev, &event);
+	ret = agent_event_json(&ev, &event);
 	for (int tries = 0; ret == 0 && tries < 8; tries++) {
-		intake_boundary(boundary);
+		agent_boundary(boundary);
 		buf_reset(&body);
-		ret = intake_multipart(boundary, &event, (const uint8_t *)it->z.data, it->z.len,
-				       &body);
+		ret = agent_multipart(boundary, &event, (const uint8_t *)it->z.data, it->z.len,
+				      &body);
 		if (ret != -EAGAIN)
 			break;
 	}
@@ -593,17 +593,17 @@ static int build_tags(struct exporter *e, const struct export_config *cfg)
 {
 	struct buf t = BUF_INIT;
 	char uuid[37];
-	int ret = intake_tags_append(&t, cfg->tags);
+	int ret = agent_tags_append(&t, cfg->tags);
 
-	if (ret == 0 && !intake_tags_has_key(t.data, "language"))
-		ret = intake_tags_append(&t, "language:native");
-	if (ret == 0 && !intake_tags_has_key(t.data, "profiler_version"))
-		ret = intake_tags_append(&t, "profiler_version:" KILN_VERSION);
-	if (ret == 0 && !intake_tags_has_key(t.data, "runtime-id")) {
+	if (ret == 0 && !agent_tags_has_key(t.data, "language"))
+		ret = agent_tags_append(&t, "language:native");
+	if (ret == 0 && !agent_tags_has_key(t.data, "profiler_version"))
+		ret = agent_tags_append(&t, "profiler_version:" KILN_VERSION);
+	if (ret == 0 && !agent_tags_has_key(t.data, "runtime-id")) {
 		if (cfg->runtime_id && *cfg->runtime_id) {
 			ret = buf_printf(&t, "%sruntime-id:%s", t.len ? "," : "", cfg->runtime_id);
 		} else {
-			intake_uuid(uuid);
+			agent_uuid(uuid);
 			ret = buf_printf(&t, "%sruntime-id:%s", t.len ? "," : "", uuid);
 		}
 	}
@@ -622,7 +622,7 @@ static void read_container_id(struct exporter *e)
 	struct buf cg = BUF_INIT;
 
 	if (buf_read_file(&cg, "/proc/self/cgroup", 1 << 16) == 0 && cg.len > 0)
-		intake_container_id(cg.data, cg.len, e->container_id, sizeof(e->container_id));
+		agent_container_id(cg.data, cg.len, e->container_id, sizeof(e->container_id));
 	buf_release(&cg);
 }
 
@@ -694,7 +694,7 @@ struct exporter *exporter_new(const struct export_config *cfg)
 	}
 	e->upload = cfg->url != NULL;
 	if (e->upload) {
-		ret = intake_endpoint_parse(cfg->url, &e->ep, &err);
+		ret = agent_endpoint_parse(cfg->url, &e->ep, &err);
 		if (ret < 0) {
 			LOG_ERROR("export: bad agent URL: %s", err.data);
 			goto free_e;
@@ -792,7 +792,7 @@ int exporter_submit(struct exporter *e, const struct export_profile *p)
 	it->start_ns = p->start_ns;
 	it->end_ns = p->end_ns;
 	if (buf_append(&it->raw, p->pprof, p->pprof_len) < 0 || buf_puts(&it->tags, e->tags) < 0 ||
-	    intake_tags_append(&it->tags, p->extra_tags) < 0 ||
+	    agent_tags_append(&it->tags, p->extra_tags) < 0 ||
 	    (p->file_prefix && buf_puts(&it->file_prefix, p->file_prefix) < 0))
 		goto free_item;
 	it->want_file = e->output_dir != NULL;

@@ -70,8 +70,8 @@ struct exporter;
 
 /*
  * The agent address Datadog clients would use, from DD_TRACE_AGENT_URL, DD_AGENT_HOST,
- * DD_TRACE_AGENT_PORT and /var/run/datadog/apm.socket (see export/intake.h,
- * intake_default_address) — for the profiler's option defaults.
+ * DD_TRACE_AGENT_PORT and /var/run/datadog/apm.socket (see export/agent.h,
+ * agent_default_address) — for the profiler's option defaults.
  *
  * Spool directory: on exporter_new, profiles left there by a previous exporter are queued
  * first (oldest first) and each file is removed once delivered or dropped.

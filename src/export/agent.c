@@ -1,10 +1,10 @@
 /*
- * intake.c: builds what kiln's exporter puts on the wire, kept apart from the curl and
+ * agent.c: builds what kiln's exporter puts on the wire, kept apart from the curl and
  * thread code so every byte of the format is unit-tested. The shapes follow what native
  * Datadog profilers (libdatadog/ddprof) send, so a Datadog agent and kiln serve both accept
- * them; see intake.h.
+ * them; see agent.h.
  */
-#include "export/intake.h"
+#include "export/agent.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -57,7 +57,7 @@ static bool ends_with(const char *s, size_t len, const char *suffix)
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
-static int set_unix(struct intake_endpoint *ep, const char *path, struct buf *err)
+static int set_unix(struct agent_endpoint *ep, const char *path, struct buf *err)
 {
 	size_t n = strlen(path);
 
@@ -73,11 +73,11 @@ static int set_unix(struct intake_endpoint *ep, const char *path, struct buf *er
 		return -EINVAL;
 	}
 	memcpy(ep->unix_path, path, n + 1);
-	snprintf(ep->url, sizeof(ep->url), "http://localhost%s", INTAKE_PATH);
+	snprintf(ep->url, sizeof(ep->url), "http://localhost%s", AGENT_INTAKE_PATH);
 	return 0;
 }
 
-int intake_endpoint_parse(const char *addr, struct intake_endpoint *ep, struct buf *err)
+int agent_endpoint_parse(const char *addr, struct agent_endpoint *ep, struct buf *err)
 {
 	memset(ep, 0, sizeof(*ep));
 	if (!addr || !*addr) {
@@ -128,7 +128,7 @@ int intake_endpoint_parse(const char *addr, struct intake_endpoint *ep, struct b
 	size_t len = strlen(rest);
 	while (len > 0 && rest[len - 1] == '/')
 		len--;
-	const char *path = ends_with(rest, len, INTAKE_PATH) ? "" : INTAKE_PATH;
+	const char *path = ends_with(rest, len, AGENT_INTAKE_PATH) ? "" : AGENT_INTAKE_PATH;
 	int n = snprintf(ep->url, sizeof(ep->url), "%s%.*s%s", scheme, (int)len, rest, path);
 	if (n < 0 || (size_t)n >= sizeof(ep->url)) {
 		if (err)
@@ -138,7 +138,7 @@ int intake_endpoint_parse(const char *addr, struct intake_endpoint *ep, struct b
 	return 0;
 }
 
-int intake_default_address(struct buf *out)
+int agent_default_address(struct buf *out)
 {
 	const char *url = getenv("DD_TRACE_AGENT_URL");
 	const char *host = getenv("DD_AGENT_HOST");
@@ -155,7 +155,7 @@ int intake_default_address(struct buf *out)
 	return buf_puts(out, "http://localhost:8126");
 }
 
-int intake_rfc3339(int64_t ns, char *out, size_t n)
+int agent_rfc3339(int64_t ns, char *out, size_t n)
 {
 	time_t secs = (time_t)(ns / 1000000000);
 	int64_t frac = ns % 1000000000;
@@ -172,7 +172,7 @@ int intake_rfc3339(int64_t ns, char *out, size_t n)
 	return w < 0 || (size_t)w >= n ? -EINVAL : 0;
 }
 
-void intake_uuid(char out[37])
+void agent_uuid(char out[37])
 {
 	uint8_t b[16];
 
@@ -184,7 +184,7 @@ void intake_uuid(char out[37])
 		 b[13], b[14], b[15]);
 }
 
-void intake_boundary(char out[17])
+void agent_boundary(char out[17])
 {
 	static const char hex[] = "0123456789abcdef";
 	uint8_t b[8];
@@ -238,7 +238,7 @@ static size_t id_at_end(const char *c, size_t n)
 	return 0;
 }
 
-size_t intake_container_id(const char *cgroup, size_t len, char *out, size_t n)
+size_t agent_container_id(const char *cgroup, size_t len, char *out, size_t n)
 {
 	const char *p = cgroup, *end = cgroup + len;
 
@@ -265,7 +265,7 @@ size_t intake_container_id(const char *cgroup, size_t len, char *out, size_t n)
 	return 0;
 }
 
-int intake_tags_append(struct buf *out, const char *list)
+int agent_tags_append(struct buf *out, const char *list)
 {
 	const char *p = list;
 
@@ -293,7 +293,7 @@ int intake_tags_append(struct buf *out, const char *list)
 	return 0;
 }
 
-int intake_tags_has_key(const char *tags, const char *key)
+int agent_tags_has_key(const char *tags, const char *key)
 {
 	size_t klen = strlen(key);
 	const char *p = tags;
@@ -313,19 +313,19 @@ int intake_tags_has_key(const char *tags, const char *key)
 	return 0;
 }
 
-int intake_event_json(const struct intake_event *ev, struct buf *out)
+int agent_event_json(const struct agent_event *ev, struct buf *out)
 {
 	char start[40], end[40];
 	struct json_w w;
 
-	if (intake_rfc3339(ev->start_ns, start, sizeof(start)) < 0 ||
-	    intake_rfc3339(ev->end_ns, end, sizeof(end)) < 0)
+	if (agent_rfc3339(ev->start_ns, start, sizeof(start)) < 0 ||
+	    agent_rfc3339(ev->end_ns, end, sizeof(end)) < 0)
 		return -EINVAL;
 	json_w_init(&w, out);
 	json_obj_begin(&w);
 	json_key(&w, "attachments");
 	json_arr_begin(&w);
-	json_str(&w, INTAKE_ATTACHMENT);
+	json_str(&w, AGENT_ATTACHMENT);
 	json_arr_end(&w);
 	json_key(&w, "tags_profiler");
 	json_str(&w, ev->tags_profiler ? ev->tags_profiler : "");
@@ -353,8 +353,8 @@ int intake_event_json(const struct intake_event *ev, struct buf *out)
 	return json_w_error(&w);
 }
 
-int intake_multipart(const char *boundary, const struct buf *event_json, const uint8_t *attachment,
-		     size_t attachment_len, struct buf *out)
+int agent_multipart(const char *boundary, const struct buf *event_json, const uint8_t *attachment,
+		    size_t attachment_len, struct buf *out)
 {
 	if (memmem(attachment, attachment_len, boundary, strlen(boundary)) ||
 	    memmem(event_json->data ? event_json->data : "", event_json->len, boundary,
@@ -370,7 +370,7 @@ int intake_multipart(const char *boundary, const struct buf *event_json, const u
 	buf_printf(out,
 		   "\r\n--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
 		   "Content-Type: application/octet-stream\r\n\r\n",
-		   boundary, INTAKE_ATTACHMENT, INTAKE_ATTACHMENT);
+		   boundary, AGENT_ATTACHMENT, AGENT_ATTACHMENT);
 	buf_append(out, attachment, attachment_len);
 	return buf_printf(out, "\r\n--%s--\r\n", boundary);
 }

@@ -5,44 +5,44 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "export/intake.h"
+#include "export/agent.h"
 #include "export/spool.h"
 #include "test.h"
 
 static void test_endpoint_forms(void)
 {
-	struct intake_endpoint ep;
+	struct agent_endpoint ep;
 	struct buf err = BUF_INIT;
 
-	CHECK_INT_EQ(intake_endpoint_parse("http://localhost:8126", &ep, NULL), 0);
+	CHECK_INT_EQ(agent_endpoint_parse("http://localhost:8126", &ep, NULL), 0);
 	CHECK_STR_EQ(ep.url, "http://localhost:8126/profiling/v1/input");
 	CHECK_STR_EQ(ep.unix_path, "");
-	CHECK_INT_EQ(intake_endpoint_parse("https://agent.example:443/base/", &ep, NULL), 0);
+	CHECK_INT_EQ(agent_endpoint_parse("https://agent.example:443/base/", &ep, NULL), 0);
 	CHECK_STR_EQ(ep.url, "https://agent.example:443/base/profiling/v1/input");
-	CHECK_INT_EQ(intake_endpoint_parse("http://h:1/profiling/v1/input", &ep, NULL), 0);
+	CHECK_INT_EQ(agent_endpoint_parse("http://h:1/profiling/v1/input", &ep, NULL), 0);
 	CHECK_STR_EQ(ep.url, "http://h:1/profiling/v1/input");
-	CHECK_INT_EQ(intake_endpoint_parse("127.0.0.1:9000", &ep, NULL), 0);
+	CHECK_INT_EQ(agent_endpoint_parse("127.0.0.1:9000", &ep, NULL), 0);
 	CHECK_STR_EQ(ep.url, "http://127.0.0.1:9000/profiling/v1/input");
-	CHECK_INT_EQ(intake_endpoint_parse("unix:///var/run/datadog/apm.socket", &ep, NULL), 0);
+	CHECK_INT_EQ(agent_endpoint_parse("unix:///var/run/datadog/apm.socket", &ep, NULL), 0);
 	CHECK_STR_EQ(ep.unix_path, "/var/run/datadog/apm.socket");
 	CHECK_STR_EQ(ep.url, "http://localhost/profiling/v1/input");
-	CHECK_INT_EQ(intake_endpoint_parse("/tmp/agent.sock", &ep, NULL), 0);
+	CHECK_INT_EQ(agent_endpoint_parse("/tmp/agent.sock", &ep, NULL), 0);
 	CHECK_STR_EQ(ep.unix_path, "/tmp/agent.sock");
 
-	CHECK_INT_EQ(intake_endpoint_parse("ftp://x:1", &ep, &err), -EINVAL);
+	CHECK_INT_EQ(agent_endpoint_parse("ftp://x:1", &ep, &err), -EINVAL);
 	CHECK(strstr(err.data, "unsupported scheme") != NULL);
 	buf_reset(&err);
-	CHECK_INT_EQ(intake_endpoint_parse("localhost", &ep, &err), -EINVAL);
+	CHECK_INT_EQ(agent_endpoint_parse("localhost", &ep, &err), -EINVAL);
 	CHECK(strstr(err.data, "needs a port") != NULL);
-	CHECK_INT_EQ(intake_endpoint_parse("", &ep, NULL), -EINVAL);
-	CHECK_INT_EQ(intake_endpoint_parse("http://", &ep, NULL), -EINVAL);
-	CHECK_INT_EQ(intake_endpoint_parse("unix://relative", &ep, NULL), -EINVAL);
-	CHECK_INT_EQ(intake_endpoint_parse("http://a b:1", &ep, NULL), -EINVAL);
+	CHECK_INT_EQ(agent_endpoint_parse("", &ep, NULL), -EINVAL);
+	CHECK_INT_EQ(agent_endpoint_parse("http://", &ep, NULL), -EINVAL);
+	CHECK_INT_EQ(agent_endpoint_parse("unix://relative", &ep, NULL), -EINVAL);
+	CHECK_INT_EQ(agent_endpoint_parse("http://a b:1", &ep, NULL), -EINVAL);
 	char longp[300];
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[0] = '/';
 	longp[sizeof(longp) - 1] = '\0';
-	CHECK_INT_EQ(intake_endpoint_parse(longp, &ep, NULL), -EINVAL);
+	CHECK_INT_EQ(agent_endpoint_parse(longp, &ep, NULL), -EINVAL);
 	buf_release(&err);
 }
 
@@ -53,16 +53,16 @@ static void test_default_address(void)
 	unsetenv("DD_TRACE_AGENT_URL");
 	setenv("DD_AGENT_HOST", "agent", 1);
 	unsetenv("DD_TRACE_AGENT_PORT");
-	CHECK_INT_EQ(intake_default_address(&b), 0);
+	CHECK_INT_EQ(agent_default_address(&b), 0);
 	CHECK_STR_EQ(b.data, "http://agent:8126");
 	buf_reset(&b);
 	unsetenv("DD_AGENT_HOST");
 	setenv("DD_TRACE_AGENT_PORT", "9126", 1);
-	intake_default_address(&b);
+	agent_default_address(&b);
 	CHECK_STR_EQ(b.data, "http://localhost:9126");
 	buf_reset(&b);
 	setenv("DD_TRACE_AGENT_URL", "unix:///x.sock", 1);
-	intake_default_address(&b);
+	agent_default_address(&b);
 	CHECK_STR_EQ(b.data, "unix:///x.sock");
 	unsetenv("DD_TRACE_AGENT_URL");
 	unsetenv("DD_TRACE_AGENT_PORT");
@@ -73,27 +73,27 @@ static void test_rfc3339(void)
 {
 	char s[40];
 
-	CHECK_INT_EQ(intake_rfc3339(1795558449488000000LL, s, sizeof(s)), 0);
+	CHECK_INT_EQ(agent_rfc3339(1795558449488000000LL, s, sizeof(s)), 0);
 	CHECK_STR_EQ(s, "2026-11-24T22:14:09.488000000Z");
-	CHECK_INT_EQ(intake_rfc3339(0, s, sizeof(s)), 0);
+	CHECK_INT_EQ(agent_rfc3339(0, s, sizeof(s)), 0);
 	CHECK_STR_EQ(s, "1970-01-01T00:00:00.000000000Z");
-	CHECK_INT_EQ(intake_rfc3339(1, s, sizeof(s)), 0);
+	CHECK_INT_EQ(agent_rfc3339(1, s, sizeof(s)), 0);
 	CHECK_STR_EQ(s, "1970-01-01T00:00:00.000000001Z");
-	CHECK_INT_EQ(intake_rfc3339(1795558449488000000LL, s, 10), -EINVAL);
+	CHECK_INT_EQ(agent_rfc3339(1795558449488000000LL, s, 10), -EINVAL);
 }
 
 static void test_uuid_boundary(void)
 {
 	char a[37], b[37], bd[17];
 
-	intake_uuid(a);
-	intake_uuid(b);
+	agent_uuid(a);
+	agent_uuid(b);
 	CHECK_INT_EQ(strlen(a), 36);
 	CHECK(strcmp(a, b) != 0);
 	CHECK(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
 	CHECK(a[14] == '4');
 	CHECK(strchr("89ab", a[19]) != NULL);
-	intake_boundary(bd);
+	agent_boundary(bd);
 	CHECK_INT_EQ(strlen(bd), 16);
 	CHECK(strspn(bd, "0123456789abcdef") == 16);
 }
@@ -111,49 +111,49 @@ static void test_container_id(void)
 	const char *pod = "1:cpu:/kubepods/pod2d3da189-6407-48e3-9ab6-78188d75e609\n";
 	const char *host = "0::/init.scope\n0::/user.slice/user-1000.slice/session-3.scope\n";
 
-	CHECK_INT_EQ(intake_container_id(docker, strlen(docker), id, sizeof(id)), 64);
+	CHECK_INT_EQ(agent_container_id(docker, strlen(docker), id, sizeof(id)), 64);
 	CHECK_STR_EQ(id, "3726184226f5d3147c25fdeab5b60097e378e8a720503a5e19ecfdf29f869860");
-	CHECK_INT_EQ(intake_container_id(k8s, strlen(k8s), id, sizeof(id)), 64);
+	CHECK_INT_EQ(agent_container_id(k8s, strlen(k8s), id, sizeof(id)), 64);
 	CHECK_STR_EQ(id, "7b8952daecf4c0e44bbcefe1b5c5ebc7b4839d4eefeccefe694709d3809b6199");
-	CHECK_INT_EQ(intake_container_id(uuid, strlen(uuid), id, sizeof(id)), 43);
+	CHECK_INT_EQ(agent_container_id(uuid, strlen(uuid), id, sizeof(id)), 43);
 	CHECK_STR_EQ(id, "34dc0b5e626f2c5c4c5170e34b10e765-1234567890");
-	CHECK_INT_EQ(intake_container_id(pod, strlen(pod), id, sizeof(id)), 36);
+	CHECK_INT_EQ(agent_container_id(pod, strlen(pod), id, sizeof(id)), 36);
 	CHECK_STR_EQ(id, "2d3da189-6407-48e3-9ab6-78188d75e609");
-	CHECK_INT_EQ(intake_container_id(host, strlen(host), id, sizeof(id)), 0);
+	CHECK_INT_EQ(agent_container_id(host, strlen(host), id, sizeof(id)), 0);
 	CHECK_STR_EQ(id, "");
-	CHECK_INT_EQ(intake_container_id("", 0, id, sizeof(id)), 0);
+	CHECK_INT_EQ(agent_container_id("", 0, id, sizeof(id)), 0);
 	/* Too small an output buffer: no id rather than a truncated one. */
-	CHECK_INT_EQ(intake_container_id(docker, strlen(docker), id, 10), 0);
+	CHECK_INT_EQ(agent_container_id(docker, strlen(docker), id, 10), 0);
 }
 
 static void test_tags(void)
 {
 	struct buf t = BUF_INIT;
 
-	CHECK_INT_EQ(intake_tags_append(&t, " service:svc , env:test,,version:1.2.3 "), 0);
+	CHECK_INT_EQ(agent_tags_append(&t, " service:svc , env:test,,version:1.2.3 "), 0);
 	CHECK_STR_EQ(t.data, "service:svc,env:test,version:1.2.3");
-	CHECK_INT_EQ(intake_tags_append(&t, "profile_seq:3"), 0);
+	CHECK_INT_EQ(agent_tags_append(&t, "profile_seq:3"), 0);
 	CHECK_STR_EQ(t.data, "service:svc,env:test,version:1.2.3,profile_seq:3");
-	CHECK_INT_EQ(intake_tags_append(&t, NULL), 0);
-	CHECK(intake_tags_has_key(t.data, "env"));
-	CHECK(intake_tags_has_key(t.data, "profile_seq"));
-	CHECK(!intake_tags_has_key(t.data, "envx"));
-	CHECK(!intake_tags_has_key(t.data, "serv"));
-	CHECK(!intake_tags_has_key(NULL, "env"));
+	CHECK_INT_EQ(agent_tags_append(&t, NULL), 0);
+	CHECK(agent_tags_has_key(t.data, "env"));
+	CHECK(agent_tags_has_key(t.data, "profile_seq"));
+	CHECK(!agent_tags_has_key(t.data, "envx"));
+	CHECK(!agent_tags_has_key(t.data, "serv"));
+	CHECK(!agent_tags_has_key(NULL, "env"));
 	buf_release(&t);
 }
 
 static void test_event_and_multipart(void)
 {
 	struct buf ev = BUF_INIT, body = BUF_INIT;
-	struct intake_event e = {
+	struct agent_event e = {
 	    .start_ns = 1795558449488000000LL,
 	    .end_ns = 1795558459590123456LL,
 	    .family = "native",
 	    .tags_profiler = "service:a\"b,language:native",
 	};
 
-	CHECK_INT_EQ(intake_event_json(&e, &ev), 0);
+	CHECK_INT_EQ(agent_event_json(&e, &ev), 0);
 	CHECK_STR_EQ(ev.data, "{\"attachments\":[\"profile.pprof\"],"
 			      "\"tags_profiler\":\"service:a\\\"b,language:native\","
 			      "\"start\":\"2026-11-24T22:14:09.488000000Z\","
@@ -162,11 +162,11 @@ static void test_event_and_multipart(void)
 			      "\"internal\":{\"kiln_version\":\"" KILN_VERSION "\"},\"info\":{}}");
 	buf_reset(&ev);
 	e.info_json = "{\"profiler\":{\"hz\":99}}";
-	CHECK_INT_EQ(intake_event_json(&e, &ev), 0);
+	CHECK_INT_EQ(agent_event_json(&e, &ev), 0);
 	CHECK(strstr(ev.data, ",\"info\":{\"profiler\":{\"hz\":99}}}") != NULL);
 
 	const uint8_t att[] = {0x28, 0xb5, 0x2f, 0xfd, 0, '\r', '\n'};
-	CHECK_INT_EQ(intake_multipart("0123456789abcdef", &ev, att, sizeof(att), &body), 0);
+	CHECK_INT_EQ(agent_multipart("0123456789abcdef", &ev, att, sizeof(att), &body), 0);
 	struct buf want = BUF_INIT;
 	buf_printf(&want,
 		   "--0123456789abcdef\r\n"
@@ -186,7 +186,7 @@ static void test_event_and_multipart(void)
 	buf_reset(&body);
 	const char *clash = "xx0123456789abcdefxx";
 	CHECK_INT_EQ(
-	    intake_multipart("0123456789abcdef", &ev, (const uint8_t *)clash, strlen(clash), &body),
+	    agent_multipart("0123456789abcdef", &ev, (const uint8_t *)clash, strlen(clash), &body),
 	    -EAGAIN);
 	buf_release(&want);
 	buf_release(&body);
