@@ -211,6 +211,14 @@ int ftree_build(struct ftree *t, struct store *s)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->sums.len; i++)
 		ids[i] = t->sums.items[i].id;
+	/* Room for a typical tree up front: growing a large node array and its index step by
+	 * step costs more (copies, page faults) than the merge itself. */
+	size_t guess = t->sums.len * 8 + 64;
+	hmap_release(&t->children);
+	if (vec_reserve(&t->nodes, guess) < 0 || hmap_init(&t->children, guess) < 0) {
+		free(ids);
+		return -ENOMEM;
+	}
 	int rc = s->ops->stacks(s, ids, t->sums.len, on_stack, t);
 	free(ids);
 	if (rc == 0)
