@@ -69,6 +69,7 @@ struct exporter {
 	char *info_json;
 	char *where; /* the agent address for messages */
 	char container_id[80];
+	char *external_env; /* DD_EXTERNAL_ENV, sent as Datadog-External-Env */
 	struct agent_endpoint ep;
 	bool upload;
 	enum pprof_compression comp;
@@ -86,6 +87,9 @@ struct exporter {
 	size_t queued, queued_bytes;
 	bool stopping;
 	int64_t deadline; /* CLOCK_MONOTONIC ns, when stopping */
+	/* Read without the lock by the transfer callback: the deadline of exporter_free once it
+	 * was called, else INT64_MAX (__atomic accesses). */
+	int64_t abort_at;
 	int64_t next_attempt;
 	int backoff_ms;
 	bool outage;	   /* an outage message was logged and no upload succeeded since */
@@ -266,6 +270,14 @@ static int compress_for_upload(struct exporter *e, struct item *it)
 	return ret;
 }
 
+/* Ends a transfer that would outlast exporter_free's timeout (a stalled agent). */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct exporter *e = ctx;
+	return mono_ns() > __atomic_load_n(&e->abort_at, __ATOMIC_RELAXED);
+}
+
 static size_t on_reply(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct buf *reply = ctx;
@@ -346,6 +358,8 @@ static enum post_result post(struct exporter *e, struct item *it, long timeout_m
 	h = add_header(h, "DD-EVP-ORIGIN-VERSION: %s", KILN_VERSION);
 	if (e->api_key)
 		h = add_header(h, "DD-API-KEY: %s", e->api_key);
+	if (e->external_env)
+		h = add_header(h, "Datadog-External-Env: %s", e->external_env);
 	if (e->container_id[0]) {
 		h = add_header(h, "Datadog-Container-ID: %s", e->container_id);
 		h = add_header(h, "Datadog-Entity-ID: ci-%s", e->container_id);
@@ -372,6 +386,9 @@ static enum post_result post(struct exporter *e, struct item *it, long timeout_m
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_reply);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, e);
 	/* Uploads are a minute apart: a fresh connection each time avoids racing the agent's
 	 * idle timeout on a reused one (libdatadog sends Connection: close for the same reason). */
 	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
@@ -739,6 +756,10 @@ struct exporter *exporter_new(const struct export_config *cfg)
 	e->spool_dir =
 	    cfg->spool_dir && *cfg->spool_dir ? dup_or_null(cfg->spool_dir, &fail) : NULL;
 	e->info_json = dup_or_null(cfg->info_json, &fail);
+	const char *xenv = getenv("DD_EXTERNAL_ENV");
+	e->external_env = xenv && *xenv && strlen(xenv) < 256 && !strpbrk(xenv, "\r\n")
+			      ? dup_or_null(xenv, &fail)
+			      : NULL;
 	if (fail || build_tags(e, cfg) < 0) {
 		ret = -ENOMEM;
 		goto free_e;
@@ -751,6 +772,7 @@ struct exporter *exporter_new(const struct export_config *cfg)
 	if (e->backoff_max_ms < e->backoff_min_ms)
 		e->backoff_max_ms = e->backoff_min_ms;
 	e->backoff_ms = e->backoff_min_ms;
+	e->abort_at = INT64_MAX;
 	read_container_id(e);
 
 	pthread_mutex_init(&e->lock, NULL);
@@ -885,6 +907,7 @@ void exporter_free(struct exporter *e, int timeout_ms)
 		pthread_mutex_lock(&e->lock);
 		e->stopping = true;
 		e->deadline = mono_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+		__atomic_store_n(&e->abort_at, e->deadline, __ATOMIC_RELAXED);
 		e->next_attempt = 0; /* one last attempt now rather than after the backoff */
 		pthread_cond_broadcast(&e->cond);
 		pthread_mutex_unlock(&e->lock);
@@ -907,6 +930,7 @@ void exporter_free(struct exporter *e, int timeout_ms)
 	free(e->output_dir);
 	free(e->spool_dir);
 	free(e->info_json);
+	free(e->external_env);
 	free(e->where);
 	free(e);
 }

@@ -17,6 +17,7 @@ Outage simulation, relative to the server's start:
                    is still chosen and written at once
   --fail-for S     answer --fail-status (default 503) for the first S seconds
   --close-for S    read the request, then close the connection without answering
+  --stall-for S    read the request and answer nothing until S seconds (then 503): a hung agent
 Verification (--verify): checks the Datadog v4 multipart layout, event.json fields and the
 attachments' compression; the result is recorded in NNNN.json ("verify": {"ok", "errors"}).
 With --strict, a request that fails verification is answered 400.
@@ -305,6 +306,12 @@ class Handler(BaseHTTPRequestHandler):
         t = self.state.elapsed()
         path = self.path.split("?")[0]
         is_intake = self.command == "POST" and path in INTAKE_PATHS
+        if t < args.stall_for:
+            # A hung agent: hold the request until the window ends, then fail it.
+            time.sleep(max(0.0, args.stall_for - t))
+            self.record(503, body, None, None)
+            self.answer(503, b'{"error":"simulated stall"}')
+            return
         if t < args.close_for:
             self.record(0, body, None, None)
             self.close_connection = True
@@ -449,6 +456,7 @@ def main(argv):
     p.add_argument("--fail-for", type=float, default=0)
     p.add_argument("--fail-status", type=int, default=503)
     p.add_argument("--close-for", type=float, default=0)
+    p.add_argument("--stall-for", type=float, default=0)
     p.add_argument("--verify", action="store_true", help="record the format check")
     p.add_argument("--strict", action="store_true", help="answer 400 when the check fails")
     p.add_argument("--verbose", action="store_true")

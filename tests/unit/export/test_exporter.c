@@ -701,6 +701,38 @@ out:
 	buf_release(&url);
 }
 
+/* A hung agent does not hold exporter_free beyond its timeout (the request timeout is 20 s,
+ * the free timeout 0.3 s; the bound checked is a generous 8 s). */
+static void test_free_stalled_agent(void)
+{
+	const char *extra[] = {"--stall-for", "60", NULL};
+	struct server s;
+	struct buf url = BUF_INIT;
+	struct timespec t0, t1;
+
+	if (!server_start(&s, "stall", extra)) {
+		CHECK(!"server");
+		return;
+	}
+	url_of(&url, s.port);
+	struct export_config cfg = base_config(url.data);
+	cfg.timeout_ms = 20000;
+	struct exporter *e = exporter_new(&cfg);
+	CHECK(e != NULL);
+	if (!e)
+		goto out;
+	submit(e, 0, 0, NULL);
+	usleep(300000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	exporter_free(e, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CHECK(secs < 8.0);
+out:
+	buf_release(&url);
+	server_stop(&s);
+}
+
 /* A 4xx other than 408/429 is final: dropped, counted, logged, not retried. */
 static void test_rejected(void)
 {
@@ -807,6 +839,7 @@ int main(void)
 	RUN(test_spool_dir);
 	RUN(test_free_timeout_drops);
 	RUN(test_rejected);
+	RUN(test_free_stalled_agent);
 	RUN(test_files);
 	RUN(test_bad_config);
 	if (!getenv("KILN_TEST_KEEP"))
