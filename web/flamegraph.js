@@ -109,62 +109,67 @@
 		var n = c.name.length;
 		if (!n || c.value.length !== n || c.depth.length !== n)
 			throw new Error('flamegraph: malformed data');
-		this.names = c.names;
-		this.n = n;
-		this.name = Int32Array.from(c.name);
-		this.total = Float64Array.from(c.value);
+		var name = Int32Array.from(c.name), total = Float64Array.from(c.value);
+		var depth = Int32Array.from(c.depth), self = new Float64Array(n);
+		var end = new Int32Array(n); /* one past the last node of i's subtree */
+		var parent = new Int32Array(n);
+		var start = new Float64Array(n); /* offset of i's left edge from the root's */
+		var nnames = c.names.length, maxDepth = 0, i, s;
 		if (c.scale > 1)
-			for (var s = 0; s < n; s++) this.total[s] *= c.scale;
-		this.depth = Int32Array.from(c.depth);
-		this.self = new Float64Array(n);
-		this.end = new Int32Array(n); /* one past the last node of i's subtree */
-		this.parent = new Int32Array(n);
-		this.start = new Float64Array(n); /* offset of i's left edge from the root's */
-		this.maxDepth = 0;
+			for (s = 0; s < n; s++) total[s] *= c.scale;
 		/* open nodes, root first: stack[k] is the open node at depth k */
 		var stack = new Int32Array(n + 1), sp = 0, next = new Float64Array(n);
-		var nnames = this.names.length;
-		for (var i = 0; i < n; i++) {
-			var d = this.depth[i];
-			if (d > this.maxDepth) this.maxDepth = d;
-			if (this.name[i] < 0 || this.name[i] >= nnames)
+		for (i = 0; i < n; i++) {
+			var d = depth[i];
+			if (d > maxDepth) maxDepth = d;
+			if (!(name[i] >= 0 && name[i] < nnames))
 				throw new Error('flamegraph: bad name index');
 			if (d > sp || (i > 0 && d === 0))
 				throw new Error('flamegraph: bad depth at node ' + i);
-			while (sp > d) this.end[stack[--sp]] = i;
+			while (sp > d) end[stack[--sp]] = i;
 			var p = d ? stack[d - 1] : -1;
-			this.parent[i] = p;
-			this.self[i] = this.total[i];
+			parent[i] = p;
+			self[i] = total[i];
 			if (p >= 0) {
-				this.self[p] -= this.total[i];
-				this.start[i] = next[p];
-				next[p] += this.total[i];
+				self[p] -= total[i];
+				start[i] = next[p];
+				next[p] += total[i];
 			}
-			next[i] = this.start[i];
+			next[i] = start[i];
 			stack[sp++] = i;
 		}
-		while (sp) this.end[stack[--sp]] = n;
-		for (i = 0; i < n; i++) if (this.self[i] < 0) this.self[i] = 0;
+		while (sp) end[stack[--sp]] = n;
+		for (i = 0; i < n; i++) if (self[i] < 0) self[i] = 0;
+		this.names = c.names;
+		this.n = n;
+		this.name = name;
+		this.total = total;
+		this.depth = depth;
+		this.self = self;
+		this.end = end;
+		this.parent = parent;
+		this.start = start;
+		this.maxDepth = maxDepth;
 		this.computeFunctions();
 	}
 
 	/* Per function name: self summed over its nodes, total counted once per stack (a
 	 * recursive function is not counted twice). */
 	Model.prototype.computeFunctions = function () {
-		var k = this.names.length, n = this.n;
+		var k = this.names.length, n = this.n, name = this.name, end = this.end;
+		var self = this.self, total = this.total;
 		var fself = new Float64Array(k), ftotal = new Float64Array(k), open = new Int32Array(k);
-		var seen = new Uint8Array(k), stack = [];
+		var seen = new Uint8Array(k), stack = new Int32Array(this.maxDepth + 2), sp = 0;
 		for (var i = 0; i < n; i++) {
-			while (stack.length && this.end[stack[stack.length - 1]] <= i)
-				open[this.name[stack.pop()]]--;
-			var id = this.name[i];
+			while (sp && end[stack[sp - 1]] <= i) open[name[stack[--sp]]]--;
+			var id = name[i];
 			if (i > 0) { /* the root is not a function */
 				seen[id] = 1;
-				fself[id] += this.self[i];
-				if (!open[id]) ftotal[id] += this.total[i];
+				fself[id] += self[i];
+				if (!open[id]) ftotal[id] += total[i];
 			}
 			open[id]++;
-			stack.push(i);
+			stack[sp++] = i;
 		}
 		var funcs = [];
 		for (i = 0; i < k; i++) if (seen[i]) funcs.push(i);
@@ -218,6 +223,7 @@
 		this.inverted = !!this.opts.inverted;
 		this.minWidth = this.opts.minWidth != null ? this.opts.minWidth : 0.5;
 		this.model = new Model(data);
+		this.colors = new Array(this.model.names.length); /* per name id, filled when drawn */
 		this.nodeCount = this.model.n;
 		this.zoomNode = 0;
 		this.zoomMaxDepth = this.model.maxDepth;
@@ -544,7 +550,7 @@
 		var y = this.rowY(d, rows);
 		var color;
 		if (mn) color = mn[nameId] ? '#e040a0' : '#e4ddd6';
-		else color = warm(label);
+		else color = this.colors[nameId] || (this.colors[nameId] = warm(label));
 		ctx.globalAlpha = dim ? 0.55 : 1;
 		ctx.fillStyle = color;
 		ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW - 1);
@@ -685,6 +691,7 @@
 		create: function (container, data, opts) { return new Flame(container, data, opts); },
 		formatValue: formatValue,
 		fromTree: fromTree,
+		Model: Model, /* the data model alone, for tests and benchmarks */
 		version: 1
 	};
 })(typeof window !== 'undefined' ? window : this);
