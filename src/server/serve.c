@@ -355,6 +355,7 @@ enum {
 	OPT_SHUTDOWN,
 	OPT_LOG_LEVEL,
 	OPT_LOG_MODE,
+	OPT_RETENTION,
 };
 
 static const struct option long_opts[] = {
@@ -384,6 +385,8 @@ int serve_main(int argc, char **argv)
 	const char *store_spec = DEFAULT_STORE;
 	const char *api_key_file = NULL, *ui_key_file = NULL;
 	unsigned shutdown_s = 30;
+	int64_t retention_ns = 0;
+	struct store_retention *retention = NULL;
 	char *api_key = NULL, *ui_key = NULL;
 	struct http_server *srv = NULL;
 	struct buf err = BUF_INIT;
@@ -450,6 +453,16 @@ int serve_main(int argc, char **argv)
 			log_set_level(lvl);
 			break;
 		}
+		case OPT_RETENTION:
+			if (strcmp(optarg, "off") &&
+			    (store_parse_duration(optarg, &retention_ns) < 0 ||
+			     retention_ns <= 0)) {
+				fprintf(stderr,
+					"kiln serve: bad --retention '%s' (e.g. 14d, 12h, off)\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case OPT_LOG_MODE:
 			if (log_set_mode(optarg) < 0) {
 				fprintf(stderr, "kiln serve: cannot log to '%s'\n", optarg);
@@ -491,6 +504,11 @@ int serve_main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	if (retention_ns > 0) {
+		retention = store_retention_start(ctx.store, retention_ns, 600);
+		if (!retention)
+			LOG_WARN("serve: cannot start retention: %s", strerror(errno));
+	}
 	ctx.api = api_new(ctx.store);
 	if (!ctx.api)
 		LOG_WARN("serve: the query API could not start: %s", strerror(errno));
@@ -521,6 +539,7 @@ int serve_main(int argc, char **argv)
 	status = 0;
 out:
 	http_server_free(srv);
+	store_retention_stop(retention);
 	api_free(ctx.api);
 	if (ctx.store)
 		store_close(ctx.store);
