@@ -167,6 +167,8 @@ static int parse_one_event(struct run_options *o, char *text, struct buf *err)
 		switch (k->key) {
 		case KEY_PERIOD:
 		case KEY_FREQ:
+			if (ev.kind != EVENT_CPU && k->key == KEY_PERIOD && val[0] == '-')
+				val++; /* sALLOC: a negative period means deterministic sampling */
 			if (parse_u64(val, &v) || v == 0) {
 				buf_printf(err,
 					   "event '%s': %s must be a positive integer, got '%s'",
