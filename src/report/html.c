@@ -71,7 +71,8 @@ static void tree_release(struct tree *t)
 	hmap_release(&t->edges);
 }
 
-static int tree_init(struct tree *t)
+/* hint: about how many nodes to expect (pre-sizes the edge map) */
+static int tree_init(struct tree *t, size_t hint)
 {
 	int64_t root;
 	int err;
@@ -80,7 +81,7 @@ static int tree_init(struct tree *t)
 	err = strtab_init(&t->names);
 	if (err < 0)
 		return err;
-	err = hmap_init(&t->edges, 0);
+	err = hmap_init(&t->edges, hint);
 	if (err < 0)
 		goto undo_names;
 	root = strtab_intern_str(&t->names, ROOT_NAME);
@@ -167,18 +168,15 @@ static int64_t tree_scale(const struct tree *t)
 	return t->scale > 0 ? t->scale : 1;
 }
 
-/* qsort context: qsort has none, and the order needs the tree. */
-static const struct tree *sort_tree;
-
-static int cmp_hottest(const void *a, const void *b)
+static int cmp_hottest(const void *a, const void *b, void *ctx)
 {
-	const struct tnode *x = &sort_tree->nodes[*(const uint32_t *)a];
-	const struct tnode *y = &sort_tree->nodes[*(const uint32_t *)b];
+	const struct tree *t = ctx;
+	const struct tnode *x = &t->nodes[*(const uint32_t *)a];
+	const struct tnode *y = &t->nodes[*(const uint32_t *)b];
 
 	if (x->total != y->total)
 		return x->total > y->total ? -1 : 1;
-	return strcmp(strtab_get(&sort_tree->names, x->name, NULL),
-		      strtab_get(&sort_tree->names, y->name, NULL));
+	return strcmp(strtab_get(&t->names, x->name, NULL), strtab_get(&t->names, y->name, NULL));
 }
 
 /*
@@ -206,8 +204,7 @@ static int tree_write_json(const struct tree *t, struct json_w *w)
 		for (uint32_t c = t->nodes[i].first_child; c != NO_NODE;
 		     c = t->nodes[c].next_sibling)
 			kids[k++] = c;
-		sort_tree = t;
-		qsort(kids, k, sizeof(*kids), cmp_hottest);
+		qsort_r(kids, k, sizeof(*kids), cmp_hottest, (void *)t);
 		while (k)
 			stack[sp++] = kids[--k]; /* hottest popped first */
 	}
@@ -389,7 +386,12 @@ int report_html_write(FILE *out, const struct report_html_opts *opts,
 		return -EINVAL;
 	if (!opts)
 		opts = &no_opts;
-	err = tree_init(&t);
+	size_t frames = 0;
+
+	for (size_t i = 0; i < nstacks; i++)
+		frames += stacks[i].nframes;
+	/* distinct call paths are usually a fraction of all frames; cap the guess */
+	err = tree_init(&t, frames / 4 < (1u << 20) ? frames / 4 : (1u << 20));
 	if (err < 0)
 		return err;
 	for (size_t i = 0; i < nstacks; i++) {
