@@ -21,7 +21,8 @@
  * opts: unit ("nanoseconds", "bytes", "count"…: values are formatted for it), inverted
  * (true = icicle, root on top), table (default true: the sortable top table beside the
  * graph), tableRows (rows shown, default 200), minWidth (px below which frames are merged
- * into one grey block, default 0.5).
+ * into one grey block, default 0.5), and hooks called after the user acts: onZoom(node,
+ * name), onSearch(text, matchedValue), onSelect(name or null).
  *
  * The returned object: zoom(i), reset(), search(text) (substring, case-insensitive, or a
  * regular expression written /re/flags), select(name) (highlight one function, null clears),
@@ -344,6 +345,7 @@
 		this.zoomMaxDepth = md;
 		this.setHover(-1);
 		this.redraw();
+		this.emit('onZoom', i, m.names[m.name[i]]);
 	};
 
 	Flame.prototype.reset = function () {
@@ -396,18 +398,21 @@
 		this.updateMatches();
 		this.fillTable();
 		this.redraw();
+		this.emit('onSearch', this.query, this.matchValue);
 	};
 
 	Flame.prototype.select = function (name) {
 		var id = name == null ? -1 : this.model.names.indexOf(name);
 		this.selected = id;
-		if (id < 0) {
-			this.updateMatches();
-		} else {
-			this.updateMatches();
-		}
+		this.updateMatches();
 		this.markSelectedRow();
 		this.redraw();
+		this.emit('onSelect', id < 0 ? null : this.model.names[id]);
+	};
+
+	/* Calls opts[hook] if the embedding page gave one (the server UI keeps its URL in sync). */
+	Flame.prototype.emit = function (hook, a, b) {
+		if (typeof this.opts[hook] === 'function') this.opts[hook](a, b);
 	};
 
 	Flame.prototype.sortBy = function (key) {
@@ -532,6 +537,10 @@
 			i++;
 		}
 		for (d = 0; d < rows; d++) this.flushNarrow(ctx, pendX0, pendX1, d, rows);
+		if (!(zt > 0)) {
+			ctx.fillStyle = '#777';
+			ctx.fillText('No samples in this profile', 4, ROW / 2);
+		}
 		this.drawnCount = drawn;
 		this.updateChrome();
 		this.lastDrawMs = performance.now() - t0;

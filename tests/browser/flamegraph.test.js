@@ -201,6 +201,25 @@ test('the component also takes a nested tree (the server UI form)', async () => 
 		return out;
 	});
 	assert.deepEqual(r, { nodes: 4, self: [1, 4, 2, 3], table: false });
+	const e = await flame(() => {
+		const box = document.createElement('div'), seen = [];
+		document.body.appendChild(box);
+		const f = KilnFlame.create(box, { names: ['all'], name: [0], value: [0], depth: [0] },
+			{ onZoom: (i, n) => seen.push('zoom ' + i + ' ' + n),
+				onSearch: (q, v) => seen.push('search ' + q + ' ' + v) });
+		f.zoom(0);
+		f.search('x');
+		const out = { drawn: f.stats().drawn, seen: seen,
+			rows: box.querySelectorAll('tbody tr').length };
+		f.destroy();
+		let bad = '';
+		try { KilnFlame.create(box, { names: ['a'], name: [0, 0], value: [1, 1], depth: [0, 2] }); }
+		catch (err) { bad = err.message; }
+		out.bad = bad;
+		return out;
+	});
+	assert.deepEqual(e, { drawn: 0, seen: ['zoom 0 all', 'search x 0'], rows: 0,
+		bad: 'flamegraph: bad depth at node 1' });
 	assert.deepEqual(browser.blocked, []);
 	assert.deepEqual(ctx.errors, []);
 	assert.deepEqual(ctx.dialogs, []);
