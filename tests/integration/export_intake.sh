@@ -42,19 +42,23 @@ report "$FIX/wall.pprof" cpu >"$WORK/wall.want"
 report "$FIX/space.pprof" inuse_space >"$WORK/space.want"
 grep -q 'hotA' "$WORK/wall.want" || fail "fixture report lacks hotA"
 
+start_server uploads
+n=0
 for codec in zstd gzip; do
-	start_server "$codec"
 	"$BIN/export_send" -U "http://127.0.0.1:$PORT" -c "$codec" \
 		-t "service:itest,env:ci,version:9.9" "$FIX/wall.pprof" "$FIX/space.pprof" \
 		>"$WORK/$codec.out" || fail "export_send ($codec): $(cat "$WORK/$codec.out")"
-	python3 "$CAPTURE" wait "$WORK/$codec" 2 --timeout 30 || fail "$codec: uploads missing"
-	python3 "$CAPTURE" show "$WORK/$codec" >"$WORK/$codec.show"
+	n=$((n + 2))
+	python3 "$CAPTURE" wait "$WORK/uploads" $n --timeout 30 || fail "$codec: uploads missing"
+	python3 "$CAPTURE" show "$WORK/uploads" >"$WORK/$codec.show"
 	cat "$WORK/$codec.show"
-	[ "$(grep -c 'status=200 .* verify=ok' "$WORK/$codec.show")" = 2 ] || fail "$codec: not 2 valid uploads"
-	[ "$(wc -l <"$WORK/$codec.show")" = 2 ] || fail "$codec: unexpected extra requests"
+	[ "$(grep -c 'status=200 .* verify=ok' "$WORK/$codec.show")" = $n ] || fail "$codec: not $n valid uploads"
+	[ "$(wc -l <"$WORK/$codec.show")" = $n ] || fail "$codec: unexpected extra requests"
+	first=$(printf '%04d' $((n - 1)))
+	second=$(printf '%04d' $n)
 
 	# event.json: the fields a native profiler sends.
-	ev="$WORK/$codec/0001.parts/event.json"
+	ev="$WORK/uploads/$first.parts/event.json"
 	python3 - "$ev" "$codec" <<'EOF' || fail "$codec: event.json"
 import json, re, sys
 ev = json.load(open(sys.argv[1]))
@@ -68,16 +72,16 @@ assert tags["language"] == "native" and tags["profile_seq"] == "0", tags
 assert re.match(r"^[0-9a-f-]{36}$", tags["runtime-id"]), tags
 assert "process_tags" not in ev
 EOF
-	magic=$(head -c 2 "$WORK/$codec/0001.parts/profile.pprof" | od -An -tx1 | tr -d ' ')
+	magic=$(head -c 2 "$WORK/uploads/$first.parts/profile.pprof" | od -An -tx1 | tr -d ' ')
 	case $codec in
 	zstd) [ "$magic" = 28b5 ] || fail "zstd attachment has magic $magic" ;;
 	gzip) [ "$magic" = 1f8b ] || fail "gzip attachment has magic $magic" ;;
 	esac
-	grep -qi '^DD-EVP-ORIGIN: kiln' "$WORK/$codec/0001.headers" || fail "no DD-EVP-ORIGIN"
+	grep -qi '^DD-EVP-ORIGIN: kiln' "$WORK/uploads/$first.headers" || fail "no DD-EVP-ORIGIN"
 
 	# The attachments report exactly like the originals.
-	report "$WORK/$codec/0001.parts/profile.pprof" cpu >"$WORK/$codec.wall"
-	report "$WORK/$codec/0002.parts/profile.pprof" inuse_space >"$WORK/$codec.space"
+	report "$WORK/uploads/$first.parts/profile.pprof" cpu >"$WORK/$codec.wall"
+	report "$WORK/uploads/$second.parts/profile.pprof" inuse_space >"$WORK/$codec.space"
 	diff "$WORK/wall.want" "$WORK/$codec.wall" || fail "$codec: wall profile changed in transit"
 	diff "$WORK/space.want" "$WORK/$codec.space" || fail "$codec: space profile changed in transit"
 done
