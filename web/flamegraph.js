@@ -227,7 +227,6 @@
 		this.colors = new Array(this.model.names.length); /* per name id, filled when drawn */
 		this.nodeCount = this.model.n;
 		this.zoomNode = 0;
-		this.zoomMaxDepth = this.model.maxDepth;
 		this.matchNames = null; /* Uint8Array over names, or null */
 		this.matchValue = 0;
 		this.selected = -1; /* name id selected in the table */
@@ -340,9 +339,6 @@
 		var m = this.model;
 		if (i < 0 || i >= m.n) return;
 		this.zoomNode = i;
-		var md = m.depth[i];
-		for (var j = i; j < m.end[i]; j++) if (m.depth[j] > md) md = m.depth[j];
-		this.zoomMaxDepth = md;
 		this.setHover(-1);
 		this.redraw();
 		this.emit('onZoom', i, m.names[m.name[i]]);
@@ -487,7 +483,16 @@
 		var t0 = performance.now();
 		var m = this.model, z = this.zoomNode, cv = this.canvas;
 		var width = Math.max(this.graphWidth, 100);
-		var rows = this.zoomMaxDepth + 1;
+		var zt = m.total[z], scale = zt > 0 ? width / zt : 0, zs = m.start[z];
+		var minW = this.minWidth, i, end, d;
+		/* rows: as deep as anything drawn, narrow frames included (their run is drawn at
+		 * their own depth, their subtrees not at all) */
+		var maxD = m.depth[z];
+		for (i = z, end = m.end[z]; i < end;) {
+			if (m.depth[i] > maxD) maxD = m.depth[i];
+			i = m.total[i] * scale < minW ? m.end[i] : i + 1;
+		}
+		var rows = maxD + 1;
 		var height = rows * ROW;
 		var dpr = global.devicePixelRatio || 1;
 		/* browsers cap canvas size; very deep stacks draw at lower resolution */
@@ -505,7 +510,6 @@
 		this.width = width;
 		this.rows = rows;
 
-		var zt = m.total[z], scale = zt > 0 ? width / zt : 0, zs = m.start[z];
 		var mn = this.matchNames, names = m.names;
 		var drawn = 0;
 
@@ -517,9 +521,10 @@
 		}
 		/* the zoomed subtree; narrow frames (and their subtrees) merge per row */
 		var pendX0 = new Float64Array(rows), pendX1 = new Float64Array(rows).fill(-1);
-		var minW = this.minWidth;
-		for (var i = z, end = m.end[z]; i < end;) {
-			var d = m.depth[i], x = (m.start[i] - zs) * scale, w = m.total[i] * scale;
+		var pendM = this.pendM = new Uint8Array(rows); /* the run holds a match */
+		for (i = z, end = m.end[z]; i < end;) {
+			d = m.depth[i];
+			var x = (m.start[i] - zs) * scale, w = m.total[i] * scale;
 			if (w < minW) {
 				if (pendX1[d] >= 0 && x - pendX1[d] < 0.01) {
 					pendX1[d] = x + w;
@@ -528,6 +533,7 @@
 					pendX0[d] = x;
 					pendX1[d] = x + w;
 				}
+				if (mn && mn[m.name[i]]) pendM[d] = 1;
 				i = m.end[i];
 				continue;
 			}
@@ -548,11 +554,12 @@
 
 	Flame.prototype.flushNarrow = function (ctx, x0, x1, d, rows) {
 		if (x1[d] < 0) return;
-		var w = x1[d] - x0[d];
+		var w = x1[d] - x0[d], matched = this.pendM[d];
 		x1[d] = -1;
-		if (w < 1) return;
-		ctx.fillStyle = '#d6d6d6';
-		ctx.fillRect(x0[d], this.rowY(d, rows), w, ROW - 1);
+		this.pendM[d] = 0;
+		if (w < 1 && !matched) return;
+		ctx.fillStyle = matched ? '#e58fc0' : '#d6d6d6';
+		ctx.fillRect(x0[d], this.rowY(d, rows), Math.max(w, 1), ROW - 1);
 	};
 
 	Flame.prototype.box = function (ctx, x, w, d, rows, label, mn, nameId, dim) {
