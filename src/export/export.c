@@ -551,6 +551,26 @@ static void *exporter_thread(void *arg)
 			continue;
 		}
 		if (e->next_attempt > now) {
+			/* While the agent is away, compress what waits: the spool holds ~5x more.
+			 */
+			struct item *c = e->head;
+			while (c && (c->busy || !c->want_upload || c->want_file || c->z.len > 0))
+				c = c->next;
+			if (c) {
+				c->busy = true;
+				pthread_mutex_unlock(&e->lock);
+				int ret = compress_for_upload(e, c);
+				pthread_mutex_lock(&e->lock);
+				c->busy = false;
+				if (ret == 0) {
+					buf_release(&c->raw);
+					item_resize(e, c, c->z.len + c->tags.len);
+				} else {
+					e->stats.dropped++;
+					item_discard(e, c);
+				}
+				continue;
+			}
 			wait_until(e, e->stopping && e->deadline < e->next_attempt
 					  ? e->deadline
 					  : e->next_attempt);

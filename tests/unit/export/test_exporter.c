@@ -190,11 +190,11 @@ static void build_profile(int i, size_t filler, struct buf *out)
 	int64_t v2[2] = {3, 3 * 10101010LL};
 	pprof_builder_add_sample(b, locs, 2, v1, NULL, 0);
 	pprof_builder_add_sample(b, locs + 1, 1, v2, NULL, 0);
-	/* Incompressible filler (random comments) to control the profile's size. */
+	/* Incompressible filler (random bytes as comments) to control the profile's size. */
 	for (size_t k = 0; k < filler / 64; k++) {
 		char c[65];
 		for (int j = 0; j < 64; j++)
-			c[j] = (char)('!' + rand() % 90);
+			c[j] = (char)(1 + rand() % 255);
 		c[64] = '\0';
 		pprof_builder_comment(b, c);
 	}
