@@ -92,7 +92,8 @@ void http_error(struct http_response *resp, int status, const char *fmt, ...)
 
 /* ---- MHD glue ------------------------------------------------------------------------------ */
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt,
+							     va_list ap)
 {
 	char line[512];
 	vsnprintf(line, sizeof(line), fmt, ap);
