@@ -445,10 +445,8 @@
 		for (var r = 0; r < list.length && r < limit; r++) {
 			var id = list[r], tr = el('tr');
 			tr.dataset.id = id;
-			tr.appendChild(el('td', 'kf-num', formatValue(fs[id], unit)));
-			tr.lastChild.title = pct(fs[id], total);
-			tr.appendChild(el('td', 'kf-num', formatValue(ft[id], unit)));
-			tr.lastChild.title = pct(ft[id], total);
+			tr.appendChild(numCell(fs[id], total, unit));
+			tr.appendChild(numCell(ft[id], total, unit));
 			var td = el('td', 'kf-name', names[id]);
 			td.title = names[id];
 			tr.appendChild(td);
@@ -465,6 +463,18 @@
 		}
 		this.markSelectedRow();
 	};
+
+	/* A value cell: the share is its title and a bar behind the number. */
+	function numCell(v, total, unit) {
+		var td = el('td', 'kf-num', formatValue(v, unit)), share = total > 0 ? (100 * v) / total : 0;
+		td.title = pct(v, total);
+		if (share > 0) {
+			share = Math.min(share, 100).toFixed(1);
+			td.style.background = 'linear-gradient(to left, rgba(224, 64, 160, 0.16) ' + share +
+				'%, transparent ' + share + '%)';
+		}
+		return td;
+	}
 
 	Flame.prototype.markSelectedRow = function () {
 		if (!this.tbody) return;
