@@ -509,7 +509,8 @@ static void drain(struct profiler *p, uint64_t watermark)
 	}
 	/* A record that wrapped lives in its ring's scratch buffer, which the next wrapping
 	 * record of the same ring would overwrite; one pass over a ring sees at most one. */
-	qsort(p->pending.items, p->pending.len, sizeof(struct pending), cmp_pending);
+	if (p->pending.len > 1)
+		qsort(p->pending.items, p->pending.len, sizeof(struct pending), cmp_pending);
 	for (size_t k = 0; k < p->pending.len; k++) {
 		const struct pending *pe = &p->pending.items[k];
 		process_record(p, pe->rec, pe->len);

@@ -19,5 +19,14 @@ add_executable(kiln-demo ${RUN_WL}/demo.c)
 target_compile_options(kiln-demo PRIVATE -O2 -g)
 target_link_libraries(kiln-demo PRIVATE Threads::Threads)
 
+# The workloads are what kiln profiles, not what the sanitizer build checks: they are built
+# plain (no ASan redzones inflating stack frames, no sanitizer runtime start-up in profiles).
+foreach(t run-work run-plugin run-work-cxx kiln-demo)
+	get_target_property(opts ${t} COMPILE_OPTIONS)
+	list(FILTER opts EXCLUDE REGEX "sanitize")
+	set_property(TARGET ${t} PROPERTY COMPILE_OPTIONS ${opts})
+	set_property(TARGET ${t} PROPERTY LINK_OPTIONS "")
+endforeach()
+
 set_target_properties(run-work run-plugin run-work-cxx run-pprof-dump kiln-demo PROPERTIES
 	RUNTIME_OUTPUT_DIRECTORY ${RUN_OUT} LIBRARY_OUTPUT_DIRECTORY ${RUN_OUT})

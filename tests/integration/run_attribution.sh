@@ -2,11 +2,12 @@
 # kiln run attributes CPU time correctly: a -O2 -fomit-frame-pointer workload whose three
 # functions do 50/30/20 of the work in three threads must show those shares within ±3
 # points, with complete call chains (thread start or main at the root, CFI unwinding).
+# Sampled at 2999 Hz so that ~3000 samples make the ±3 points a safe margin on a busy machine.
 set -euo pipefail
 . "$KILN_SOURCE_DIR/tests/integration/workloads/run_lib.bash"
 require_perf
 
-kiln_run "$T/out" -u 60 -e "sCPU freq=999" -- "$W/run-work" spin 3 3
+kiln_run "$T/out" -u 60 -e "sCPU freq=2999 st=16384" -- "$W/run-work" spin 4 3
 [ "$RUN_STATUS" = 0 ] || fail "run-work exited with $RUN_STATUS"
 ls "$T"/out/*.pprof >/dev/null || fail "no profile written"
 dump "$T/out" >"$T/dump"
