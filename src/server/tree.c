@@ -147,19 +147,31 @@ static void on_stack(void *ctx, uint64_t stack_id, const uint64_t *fns, size_t n
 	t->nodes.items[0].total[0] += v[0];
 	t->nodes.items[0].total[1] += v[1];
 	for (size_t i = 0; i < n; i++) {
-		uint32_t f = fn_local(t, fns[i]);
-		if (t->err)
-			return;
+		/* Children are keyed by (parent, function id) directly, so a known node costs one
+		 * hash lookup; the function's local index is resolved only for new nodes. Ids
+		 * from 2^31 up (never seen in practice) go through their local index instead,
+		 * with the top bit set so both key spaces stay apart. */
+		uint64_t fid = fns[i];
+		uint64_t key;
+		if (fid < (1ULL << 31)) {
+			key = ((uint64_t)node << 32) | fid;
+		} else {
+			uint32_t f = fn_local(t, fid);
+			if (t->err)
+				return;
+			key = ((uint64_t)node << 32) | f | (1ULL << 31);
+		}
 		bool created;
-		uint64_t *child = hmap_upsert(&t->children, ((uint64_t)node << 32) | f, &created);
+		uint64_t *child = hmap_upsert(&t->children, key, &created);
 		if (!child) {
 			t->err = -ENOMEM;
 			return;
 		}
 		if (created) {
 			*child = t->nodes.len;
+			uint32_t f = fn_local(t, fid);
 			struct node nd = {.fn = f, .parent = node};
-			if (vec_push(&t->nodes, nd) < 0) {
+			if (t->err || vec_push(&t->nodes, nd) < 0) {
 				t->err = -ENOMEM;
 				return;
 			}
@@ -168,7 +180,7 @@ static void on_stack(void *ctx, uint64_t stack_id, const uint64_t *fns, size_t n
 		struct node *nd = &t->nodes.items[node];
 		nd->total[0] += v[0];
 		nd->total[1] += v[1];
-		struct fn *fp = &t->fns.items[f];
+		struct fn *fp = &t->fns.items[nd->fn];
 		if (fp->mark != t->seq) { /* recursion counts once per stack */
 			fp->mark = t->seq;
 			fp->total[0] += v[0];
@@ -213,7 +225,7 @@ int ftree_build(struct ftree *t, struct store *s)
 		ids[i] = t->sums.items[i].id;
 	/* Room for a typical tree up front: growing a large node array and its index step by
 	 * step costs more (copies, page faults) than the merge itself. */
-	size_t guess = t->sums.len * 8 + 64;
+	size_t guess = t->sums.len * 16 + 64;
 	hmap_release(&t->children);
 	if (vec_reserve(&t->nodes, guess) < 0 || hmap_init(&t->children, guess) < 0) {
 		free(ids);
