@@ -45,6 +45,8 @@ async function launch() {
 		args: ARGS,
 		viewport: { width: 1400, height: 900 },
 	});
+	// the CI machine is shared and slow at times: wait generously, never assert on time
+	context.setDefaultTimeout(120000);
 	const blocked = [];
 	await context.route('**', (route) => {
 		const url = route.request().url();
