@@ -872,6 +872,9 @@ free_item:
 
 void exporter_stats(struct exporter *e, struct export_stats *out)
 {
+	memset(out, 0, sizeof(*out));
+	if (!e)
+		return;
 	pthread_mutex_lock(&e->lock);
 	*out = e->stats;
 	out->queued = e->queued;

@@ -84,6 +84,7 @@ int exporter_submit(struct exporter *e, const struct export_profile *p);
 /* Tries to deliver everything queued within timeout_ms, then stops the thread and frees.
  * Accepts NULL. */
 void exporter_free(struct exporter *e, int timeout_ms);
+/* A consistent snapshot of the counters (all zero for NULL). */
 void exporter_stats(struct exporter *e, struct export_stats *out);
 
 #endif
