@@ -305,10 +305,38 @@ struct work {
 	bool other;
 };
 
+/* The k-th largest (0-based) of w[0..n), reordering w (quickselect, Hoare partition). */
+static int64_t kth_largest(int64_t *w, size_t n, size_t k)
+{
+	int64_t lo = 0, hi = (int64_t)n - 1, kk = (int64_t)k;
+	while (lo < hi) {
+		int64_t pivot = w[lo + (hi - lo) / 2];
+		int64_t i = lo, j = hi;
+		while (i <= j) {
+			while (w[i] > pivot)
+				i++;
+			while (w[j] < pivot)
+				j--;
+			if (i <= j) {
+				int64_t tmp = w[i];
+				w[i++] = w[j];
+				w[j--] = tmp;
+			}
+		}
+		if (kk <= j)
+			hi = j;
+		else if (kk >= i)
+			lo = i;
+		else
+			return w[kk];
+	}
+	return w[kk];
+}
+
 void ftree_write_tree(const struct ftree *t, struct json_w *w, size_t max_nodes)
 {
 	size_t n = t->nodes.len;
-	uint32_t *order = malloc(n * sizeof(*order));
+	int64_t *weights = malloc(n * sizeof(*weights));
 	uint32_t *child_start = calloc(n + 1, sizeof(*child_start));
 	uint32_t *child_list = malloc(n * sizeof(*child_list));
 	uint8_t *kept = calloc(n, 1);
@@ -316,15 +344,12 @@ void ftree_write_tree(const struct ftree *t, struct json_w *w, size_t max_nodes)
 	VEC(struct work) stack = VEC_INIT;
 	bool truncated = false;
 
-	if (!order || !child_start || !child_list || !kept) {
+	if (!weights || !child_start || !child_list || !kept) {
 		w->err = -ENOMEM;
 		goto out;
 	}
-	/* Children lists sorted by weight: a global sort, then a stable bucket by parent. */
-	for (uint32_t i = 0; i < n; i++)
-		order[i] = i;
-	sort_tree = t;
-	qsort(order, n, sizeof(*order), cmp_weight_desc);
+	/* Children lists by parent (nodes are created after their parent); each list is sorted
+	 * by weight only when its parent is written, so a truncated tree sorts little. */
 	for (uint32_t i = 1; i < n; i++)
 		child_start[t->nodes.items[i].parent + 1]++;
 	for (size_t i = 0; i < n; i++)
@@ -335,21 +360,37 @@ void ftree_write_tree(const struct ftree *t, struct json_w *w, size_t max_nodes)
 			w->err = -ENOMEM;
 			goto out;
 		}
-		for (size_t k = 0; k < n; k++) {
-			uint32_t i = order[k];
-			if (i == 0)
-				continue;
+		for (uint32_t i = 1; i < n; i++) {
 			uint32_t p = t->nodes.items[i].parent;
 			child_list[child_start[p] + fill[p]++] = i;
 		}
 		free(fill);
 	}
-	/* Keep the max_nodes heaviest nodes, closed under ancestors. */
+	/* Keep the max_nodes heaviest nodes (a node never outweighs its parent, so the set is
+	 * closed under ancestors up to ties; the walk below only visits kept children of kept
+	 * nodes anyway). */
 	size_t limit = max_nodes && max_nodes < n ? max_nodes : n;
-	for (size_t k = 0; k < limit; k++)
-		kept[order[k]] = 1;
-	kept[0] = 1;
 	truncated = limit < n;
+	if (truncated) {
+		for (size_t i = 0; i < n; i++)
+			weights[i] = weight(t, (uint32_t)i);
+		int64_t cut = kth_largest(weights, n, limit - 1);
+		size_t count = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (weight(t, i) > cut) {
+				kept[i] = 1;
+				count++;
+			}
+		for (uint32_t i = 0; i < n && count < limit; i++)
+			if (!kept[i] && weight(t, i) == cut) {
+				kept[i] = 1;
+				count++;
+			}
+	} else {
+		memset(kept, 1, n);
+	}
+	kept[0] = 1;
+	sort_tree = t;
 
 	if (vec_push(&stack, ((struct work){0, -1, false})) < 0) {
 		w->err = -ENOMEM;
@@ -390,6 +431,9 @@ void ftree_write_tree(const struct ftree *t, struct json_w *w, size_t max_nodes)
 			w->err = -ENOMEM;
 			break;
 		}
+		qsort(&child_list[child_start[wk.node]],
+		      child_start[wk.node + 1] - child_start[wk.node], sizeof(uint32_t),
+		      cmp_weight_desc);
 		for (uint32_t c = child_start[wk.node + 1]; c-- > child_start[wk.node];) {
 			uint32_t ch = child_list[c];
 			if (kept[ch] && vec_push(&stack, ((struct work){ch, me, false})) < 0) {
@@ -439,7 +483,7 @@ void ftree_write_tree(const struct ftree *t, struct json_w *w, size_t max_nodes)
 #undef ARRAY
 	json_obj_end(w);
 out:
-	free(order);
+	free(weights);
 	free(child_start);
 	free(child_list);
 	free(kept);
