@@ -48,8 +48,8 @@ struct export_profile {
 	int64_t end_ns;
 	const uint8_t *pprof; /* encoded profile.proto, uncompressed; copied */
 	size_t pprof_len;
-	const char
-	    *extra_tags; /* per-profile tags, e.g. "process_id:12,profile_seq:3"; may be NULL */
+	/* Per-profile tags, e.g. "process_id:12,profile_seq:3"; may be NULL. */
+	const char *extra_tags;
 	const char *file_prefix; /* for files: e.g. "myapp-1234"; may be NULL */
 };
 
@@ -63,7 +63,7 @@ struct export_stats {
 	uint64_t rejected; /* of dropped: answered with a non-retryable 4xx */
 	uint64_t spooled;  /* written to spool_dir by exporter_free, for the next start */
 	uint64_t queued;   /* waiting now (in memory) */
-	uint64_t queued_bytes;
+	uint64_t queued_bytes; /* what the queue counts against spool_max_bytes */
 };
 
 struct exporter;
@@ -81,8 +81,9 @@ struct exporter;
 struct exporter *exporter_new(const struct export_config *cfg);
 /* Queues one profile; never blocks on I/O. 0 or a negative errno. */
 int exporter_submit(struct exporter *e, const struct export_profile *p);
-/* Tries to deliver everything queued within timeout_ms, then stops the thread and frees.
- * Accepts NULL. */
+/* Tries to deliver everything queued within timeout_ms (an upload in progress is aborted at
+ * the deadline), then stops the thread, writes what is left to spool_dir (or drops and logs
+ * it) and frees. Accepts NULL. */
 void exporter_free(struct exporter *e, int timeout_ms);
 /* A consistent snapshot of the counters (all zero for NULL). */
 void exporter_stats(struct exporter *e, struct export_stats *out);
