@@ -60,9 +60,9 @@ struct export_stats {
 	uint64_t dropped; /* given up on (spool full, or rejected 4xx) */
 	uint64_t files_written;
 	/* Additions (kiln): */
-	uint64_t rejected; /* of dropped: answered with a non-retryable 4xx */
-	uint64_t spooled;  /* written to spool_dir by exporter_free, for the next start */
-	uint64_t queued;   /* waiting now (in memory) */
+	uint64_t rejected;     /* of dropped: answered with a non-retryable 4xx */
+	uint64_t spooled;      /* written to spool_dir by exporter_free, for the next start */
+	uint64_t queued;       /* waiting now (in memory) */
 	uint64_t queued_bytes; /* what the queue counts against spool_max_bytes */
 };
 
