@@ -109,6 +109,8 @@ struct proc_elf *debuginfo_find(const struct proc_elf *elf)
 {
 	char path[8800];
 	struct proc_elf *d;
+	if (elf->fd < 0)
+		return NULL; /* in-memory images (the vdso, fuzz inputs) have no files around */
 	if (elf->build_id[0] && strlen(elf->build_id) > 2) {
 		snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", debug_root,
 			 elf->build_id, elf->build_id + 2);

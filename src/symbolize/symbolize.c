@@ -25,6 +25,7 @@
 #include "base/vec.h"
 #include "proc/elf.h"
 #include "symbolize/debuginfo.h"
+#include "symbolize/rust.h"
 #include "symbolize/symbolize.h"
 
 #define NAME_MAX_LEN 4096
@@ -188,26 +189,21 @@ bool symbolize_demangle(const char *mangled, char *out, size_t outsz)
 {
 	if (!mangled || !out || outsz < 2)
 		return false;
+	out[0] = '\0';
+	if (!strncmp(mangled, "_R", 2))
+		return rust_demangle_v0(mangled, out, outsz);
+	if (strncmp(mangled, "_Z", 2))
+		return false;
 	struct dm_out o = {.out = out, .outsz = outsz};
-	out[0] = '\0';
-	int opts = DMGL_PARAMS | DMGL_ANSI;
-	if (!strncmp(mangled, "_R", 2) || !strncmp(mangled, "_ZN", 3)) {
-		/* Rust v0, or Rust legacy (Itanium-like with a ::h<hash> tail, which is dropped).
-		 */
-		if (rust_demangle_callback(mangled, opts, dm_append, &o) && o.len > 0 &&
-		    !o.overflow)
-			return true;
-		o.len = 0;
-		o.overflow = false;
+	if (!cplus_demangle_v3_callback(mangled, DMGL_PARAMS | DMGL_ANSI, dm_append, &o) ||
+	    o.len == 0 || o.overflow) {
 		out[0] = '\0';
+		return false;
 	}
-	if (!strncmp(mangled, "_Z", 2)) {
-		if (cplus_demangle_v3_callback(mangled, opts, dm_append, &o) && o.len > 0 &&
-		    !o.overflow)
-			return true;
-	}
-	out[0] = '\0';
-	return false;
+	/* Rust legacy names are Itanium names with a hash and $-escapes. */
+	if (rust_is_legacy(mangled))
+		rust_legacy_cleanup(out);
+	return true;
 }
 
 /* ---- symbol tables ---- */
@@ -415,8 +411,10 @@ static size_t dwarf_frames(struct elf_cache *c, uint64_t addr, struct sym_frame 
 	if (!dw || !dwarf_addrdie(dw, addr, &cudie))
 		return 0;
 	int ns = dwarf_getscopes(&cudie, addr, &scopes);
-	if (ns <= 0)
+	if (ns <= 0) {
+		free(scopes);
 		return 0;
+	}
 	Dwarf_Files *files = NULL;
 	size_t nfiles = 0;
 	dwarf_getsrcfiles(&cudie, &files, &nfiles);

@@ -209,6 +209,26 @@ static bool frame_at(struct cfi_cache *c, struct proc_elf *e, uint64_t addr, str
 	return false;
 }
 
+static bool same_rules(const struct cfi_row *a, const struct cfi_row *b)
+{
+	return a->cfa == b->cfa && a->cfa_reg == b->cfa_reg && a->cfa_off == b->cfa_off &&
+	       a->plt_cut == b->plt_cut && a->signal == b->signal &&
+	       !memcmp(a->rule, b->rule, sizeof(a->rule)) &&
+	       !memcmp(a->off, b->off, sizeof(a->off));
+}
+
+/* libdw (0.188) reports the start of the remembered row after DW_CFA_restore_state, so a
+ * row's start is only trusted when the row computed there has the same rules; otherwise the
+ * row is cached from addr on. */
+static void check_start(struct cfi_cache *c, struct proc_elf *e, uint64_t addr, struct cfi_row *row)
+{
+	struct cfi_row at;
+	if (row->start >= addr)
+		return;
+	if (!frame_at(c, e, row->start, &at) || !same_rules(&at, row))
+		row->start = addr;
+}
+
 static struct cfi_row none_row;
 
 const struct cfi_row *cfi_lookup(struct proc_elf *e, uint64_t addr)
@@ -227,7 +247,10 @@ const struct cfi_row *cfi_lookup(struct proc_elf *e, uint64_t addr)
 		return &c->rows[i];
 	}
 	struct cfi_row row;
-	if (!frame_at(c, e, addr, &row) || row.start > addr || row.end <= addr) {
+	bool found = frame_at(c, e, addr, &row);
+	if (found)
+		check_start(c, e, addr, &row);
+	if (!found || row.start > addr || row.end <= addr) {
 		memset(&row, 0, sizeof(row));
 		row.start = addr;
 		row.end = addr + 1;

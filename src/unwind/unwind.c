@@ -283,7 +283,8 @@ size_t unwinder_unwind(struct unwinder *u, int pid, const struct unwind_regs *re
 			if (r == UNWIND_FAILURE && !outermost)
 				r = step_fp(&w);
 		} else {
-			if (has(&w, CFI_RBP) && w.reg[CFI_RBP] == 0) {
+			bool no_cfi = !row || row->cfa == CFI_CFA_NONE;
+			if (no_cfi && has(&w, CFI_RBP) && w.reg[CFI_RBP] == 0) {
 				outermost = true; /* the ABI's marker of the outermost frame */
 				r = 0;
 			} else {

@@ -147,6 +147,23 @@ static void test_demangle(void)
 	/* Rust v0. */
 	CHECK(symbolize_demangle("_RNvNtCs1234_7mycrate6module4func", out, sizeof(out)));
 	CHECK_STR_EQ(out, "mycrate::module::func");
+	CHECK(symbolize_demangle("_RNvC6_123foo3bar", out, sizeof(out)));
+	CHECK_STR_EQ(out, "123foo::bar");
+	CHECK(symbolize_demangle("_RNCNCNgCs6DXkGYLi8lr_2cc5spawn00B5_", out, sizeof(out)));
+	CHECK_STR_EQ(out, "cc::spawn::{closure#0}::{closure#0}");
+	CHECK(
+	    symbolize_demangle("_RNCINkXs25_NgCsbmNqQUJIY6D_4core5sliceINyB9_4IterhENuNgNoBb_"
+			       "4iter8iterator8Iterator9rpositionNCNgNpB9_6memchr7memrchrs_0E0Bb_",
+			       out, sizeof(out)));
+	CHECK_STR_EQ(out, "<core::slice::Iter<u8> as core::iter::iterator::Iterator>::rposition::"
+			  "<core::slice::memchr::memrchr::{closure#1}>::{closure#0}");
+	CHECK(
+	    symbolize_demangle("_RINbNbCskIICzLVDPPb_5alloc5alloc8box_freeDINbNiB4_5boxed5FnBoxuEp6"
+			       "OutputuEL_ECs1iopQbuBiw2_3std",
+			       out, sizeof(out)));
+	CHECK_STR_EQ(out, "alloc::alloc::box_free::<dyn alloc::boxed::FnBox<(), Output = ()>>");
+	CHECK(!symbolize_demangle("_RNvC6_123foo3ba", out, sizeof(out))); /* cut short */
+	CHECK(!symbolize_demangle("_RB_", out, sizeof(out)));		  /* backref loop */
 	/* Not mangled, or too small a buffer. */
 	CHECK(!symbolize_demangle("main", out, sizeof(out)));
 	CHECK(!symbolize_demangle("_Zgarbage", out, sizeof(out)));

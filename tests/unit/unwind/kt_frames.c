@@ -1,6 +1,7 @@
 /* kt_frames.c: the unwinder test workload, compiled -O2 -fomit-frame-pointer
  * -fno-optimize-sibling-calls so every function keeps a CFI-only frame. */
 #include <signal.h>
+#include <sys/ucontext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,4 +140,67 @@ __attribute__((noinline, noclone)) void kt_via_lib(void)
 {
 	kt_lib_call(kt_lib_cb);
 	sink++;
+}
+
+struct kt_psample *kt_psamples;
+volatile int kt_npsamples;
+
+__attribute__((no_sanitize_address)) void kt_on_sigprof(int sig, void *info, void *uctx)
+{
+	ucontext_t *uc = uctx;
+	int i = kt_npsamples;
+	if (!kt_psamples || i >= KT_MAX_SAMPLES)
+		return;
+	struct kt_psample *p = &kt_psamples[i];
+	const greg_t *g = uc->uc_mcontext.gregs;
+	static const int map[][2] = {
+	    {UNWIND_REG_AX, REG_RAX},  {UNWIND_REG_BX, REG_RBX},  {UNWIND_REG_CX, REG_RCX},
+	    {UNWIND_REG_DX, REG_RDX},  {UNWIND_REG_SI, REG_RSI},  {UNWIND_REG_DI, REG_RDI},
+	    {UNWIND_REG_BP, REG_RBP},  {UNWIND_REG_SP, REG_RSP},  {UNWIND_REG_IP, REG_RIP},
+	    {UNWIND_REG_R8, REG_R8},   {UNWIND_REG_R9, REG_R9},	  {UNWIND_REG_R10, REG_R10},
+	    {UNWIND_REG_R11, REG_R11}, {UNWIND_REG_R12, REG_R12}, {UNWIND_REG_R13, REG_R13},
+	    {UNWIND_REG_R14, REG_R14}, {UNWIND_REG_R15, REG_R15},
+	};
+	for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+		p->regs.r[map[k][0]] = (uint64_t)g[map[k][1]];
+	uint64_t sp = p->regs.r[UNWIND_REG_SP];
+	size_t len = kt_stack_top > sp ? kt_stack_top - sp : 0;
+	if (len > KT_SAMPLE_STACK)
+		len = KT_SAMPLE_STACK;
+	copy_stack(p->stack, sp, len & ~(size_t)7);
+	p->len = len & ~(size_t)7;
+	kt_npsamples = i + 1;
+}
+
+__attribute__((noinline, noclone)) static long kt_fib(int n)
+{
+	return n < 2 ? n : kt_fib(n - 1) + kt_fib(n - 2);
+}
+
+__attribute__((noinline, noclone)) static int kt_work_cmp(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+__attribute__((noinline, noclone)) static long kt_sort_round(long seed)
+{
+	long v[256];
+	char text[512];
+	for (int i = 0; i < 256; i++)
+		v[i] = (seed * 2654435761L + i * 40503L) % 10007;
+	qsort(v, 256, sizeof(v[0]), kt_work_cmp);
+	memset(text, 'a' + (int)(seed % 26), sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	return v[seed % 256] + (long)strlen(text);
+}
+
+__attribute__((noinline, noclone)) long kt_work(long rounds)
+{
+	long acc = 0;
+	for (long r = 0; r < rounds; r++) {
+		acc += kt_fib(18);
+		acc += kt_sort_round(acc + r);
+	}
+	return acc;
 }

@@ -29,6 +29,23 @@ void kt_sig_raise(void);
 void kt_qsort(void);
 void kt_via_lib(void);
 
+/* Sampling: a SIGPROF handler stores the interrupted registers and a stack copy of up to
+ * KT_SAMPLE_STACK bytes per sample, like perf does; kt_work keeps the CPU busy in small
+ * -O2 functions (prologues, epilogues, leaf code) and libc. */
+#define KT_SAMPLE_STACK (16 * 1024)
+#define KT_MAX_SAMPLES 400
+
+struct kt_psample {
+	struct unwind_regs regs;
+	size_t len;
+	uint8_t stack[KT_SAMPLE_STACK];
+};
+
+extern struct kt_psample *kt_psamples; /* KT_MAX_SAMPLES of them, set by the test */
+extern volatile int kt_npsamples;
+void kt_on_sigprof(int sig, void *info, void *uctx);
+long kt_work(long rounds);
+
 /* In libkt_lib.so (also -O2 -fomit-frame-pointer). */
 void kt_lib_call(void (*cb)(void));
 

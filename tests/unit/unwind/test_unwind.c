@@ -3,6 +3,8 @@
 #include <elfutils/libdw.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -182,6 +184,64 @@ __attribute__((noinline)) static void test_plt_rule(void)
 	CHECK_INT_EQ(row->cfa_off, 8);
 }
 
+/* Samples taken by a profiling timer at arbitrary instructions (prologues, epilogues, libc)
+ * of code without frame pointers: at least 99 % must unwind to the thread's root. */
+__attribute__((noinline)) static void test_sampled(void)
+{
+	kt_psamples = calloc(KT_MAX_SAMPLES, sizeof(*kt_psamples));
+	kt_npsamples = 0;
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))kt_on_sigprof;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGPROF, &sa, &old);
+	struct itimerval it = {{0, 1000}, {0, 1000}};
+	setitimer(ITIMER_PROF, &it, NULL);
+	for (int i = 0; i < 4000 && kt_npsamples < 300; i++)
+		kt_work(20);
+	struct itimerval stop = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_PROF, &stop, NULL);
+	sigaction(SIGPROF, &old, NULL);
+	int n = kt_npsamples, ok = 0, rooted = 0, in_work = 0;
+	CHECK(n >= 100);
+	struct kt_trace *t = calloc(1, sizeof(*t));
+	for (int i = 0; i < n; i++) {
+		memcpy(&kt_sample.regs, &kt_psamples[i].regs, sizeof(kt_sample.regs));
+		memcpy(kt_sample.stack, kt_psamples[i].stack, kt_psamples[i].len);
+		kt_unwind(uw, sy, kt_psamples[i].len, KT_MAX_FRAMES, t);
+		if (t->status == UNWIND_OK)
+			ok++;
+		if (t->n && !strcmp(t->names[t->n - 1], "_start") && find_from(t, 0, "main") >= 0)
+			rooted++;
+		else {
+			dump(t);
+			if (t->n && t->frames[0].elf) {
+				const struct cfi_row *r =
+				    cfi_lookup(t->frames[0].elf, t->frames[0].elf_addr);
+				fprintf(stderr,
+					"  leaf %s+0x%llx row [%llx,%llx) cfa %d reg %d off %d sig "
+					"%d ra %d/%d\n",
+					proc_elf_path(t->frames[0].elf),
+					(unsigned long long)t->frames[0].elf_addr,
+					(unsigned long long)r->start, (unsigned long long)r->end,
+					r->cfa, r->cfa_reg, r->cfa_off, r->signal, r->rule[0],
+					r->off[0]);
+			}
+		}
+		if (find_from(t, 0, "kt_work") >= 0)
+			in_work++;
+	}
+	fprintf(stderr,
+		"sampled: %d samples, %d complete, %d reach _start through main, %d in kt_work\n",
+		n, ok, rooted, in_work);
+	CHECK(ok * 100 >= n * 99);
+	CHECK(rooted * 100 >= n * 99);
+	CHECK(in_work * 100 >= n * 90);
+	free(t);
+	free(kt_psamples);
+	kt_psamples = NULL;
+}
+
 int main(void)
 {
 	kt_stack_top = kt_find_stack_top();
@@ -197,6 +257,7 @@ int main(void)
 	RUN(test_qsort);
 	RUN(test_shared_lib);
 	RUN(test_plt_rule);
+	RUN(test_sampled);
 	symbolizer_free(sy);
 	unwinder_free(uw);
 	proc_table_free(pt);
