@@ -200,6 +200,9 @@ int intake_parse_time(const char *s, int64_t *ns)
 	if (*p)
 		return -EINVAL;
 	int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+	/* Nanoseconds in an int64 reach the year 2262. */
+	if (secs < -9000000000LL || secs > 9000000000LL)
+		return -EINVAL;
 	*ns = secs * 1000000000 + frac;
 	return 0;
 }

@@ -165,6 +165,7 @@ static void test_time_and_tags(void)
 	CHECK_INT_EQ(intake_parse_time("2026-13-24T22:14:09Z", &ns), -EINVAL);
 	CHECK_INT_EQ(intake_parse_time("2026-11-24T22:14:09.Z", &ns), -EINVAL);
 	CHECK_INT_EQ(intake_parse_time("garbage", &ns), -EINVAL);
+	CHECK_INT_EQ(intake_parse_time("9999-12-31T23:59:59Z", &ns), -EINVAL);
 
 	struct arena a;
 	arena_init(&a, 0);

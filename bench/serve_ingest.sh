@@ -1,0 +1,43 @@
+#!/bin/bash
+# kiln serve ingest throughput: uploads/s of the real dd-trace-js upload (24 KiB body, three
+# gzip pprof attachments) from several concurrent keep-alive clients, into the default SQLite
+# store, each upload decoded and committed before its 200.
+#
+#	bench/serve_ingest.sh [BUILD_DIR]      (default: build)
+# Environment: CONCURRENCY (8), TOTAL (3000), THREADS (server --threads, 4).
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src/build}
+kiln=$build/src/kiln
+[ -x "$kiln" ] || { echo "no kiln binary at $kiln (build first)"; exit 1; }
+conc=${CONCURRENCY:-8}
+total=${TOTAL:-3000}
+threads=${THREADS:-4}
+fx=$src/tests/fixtures/dd-trace-js/node22-gzip-periodic
+
+work=$(mktemp -d)
+spid=
+cleanup() {
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+cc -O2 -o "$work/client" "$src/bench/serve_ingest_client.c" $(pkg-config --cflags --libs libcurl)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$kiln" serve --listen "127.0.0.1:$port" --store "$work/data" --threads "$threads" \
+	--log_mode "$work/serve.log" --log_level warn &
+spid=$!
+for _ in $(seq 1 200); do
+	curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+	sleep 0.05
+done
+ct="multipart/form-data; boundary=0543be709ca4dd10"
+url="http://127.0.0.1:$port/profiling/v1/input"
+# Warm up (page cache, SQLite schema, function/stack caches), then measure.
+"$work/client" "$url" "$fx/request.body" "$ct" "$conc" 200 >/dev/null
+echo "kiln serve ingest: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), server threads $threads, $conc concurrent clients"
+"$work/client" "$url" "$fx/request.body" "$ct" "$conc" "$total"
+ps -o rss=,time= -p "$spid" | awk '{printf "server RSS %.1f MiB, CPU time %s\n", $1/1024, $2}'
+du -sh "$work/data" | awk '{print "store size after " '"$((total + 200))"' " uploads: " $1}'
