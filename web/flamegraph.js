@@ -306,7 +306,7 @@
 		this.canvas.addEventListener('mouseleave', function () { self.setHover(-1); });
 		this.canvas.addEventListener('click', function (ev) {
 			var i = self.nodeAt(ev);
-			if (i >= 0) self.zoom(i);
+			if (i >= 0) self.zoom(self.isNarrow(i) ? self.model.parent[i] : i);
 		});
 		this.onKey = function (ev) {
 			if (ev.key === 'Escape' && document.activeElement !== self.searchBox) self.reset();
@@ -649,8 +649,16 @@
 			}
 			if (found < 0) return -1;
 			i = found;
+			/* a narrow frame is drawn merged into its row's grey run; its subtree is not */
+			if (m.depth[i] < d && this.isNarrow(i)) return -1;
 		}
-		return m.total[i] * scale >= this.minWidth ? i : -1;
+		return i;
+	};
+
+	/* Drawn merged with its narrow siblings rather than as a frame of its own. */
+	Flame.prototype.isNarrow = function (i) {
+		var m = this.model, zt = m.total[this.zoomNode];
+		return i !== this.zoomNode && !(zt > 0 && m.total[i] * this.width / zt >= this.minWidth);
 	};
 
 	Flame.prototype.onMove = function (ev) {
@@ -675,6 +683,24 @@
 		}
 		var m = this.model, total = m.total[0], u = this.unit;
 		tip.textContent = '';
+		if (this.isNarrow(i)) {
+			/* the grey run: every narrow child of the same parent */
+			var p = m.parent[i], count = 0, sum = 0;
+			for (var c = p + 1; c < m.end[p]; c = m.end[c]) {
+				if (this.isNarrow(c)) {
+					count++;
+					sum += m.total[c];
+				}
+			}
+			tip.appendChild(el('div', 'kf-tip-name', count + (count === 1 ? ' frame' : ' frames') +
+				' too narrow to draw'));
+			tip.appendChild(el('div', 'kf-tip-line',
+				'Total: ' + formatValue(sum, u) + ' (' + pct(sum, total) + ')'));
+			tip.appendChild(el('div', 'kf-tip-line', 'Click to zoom into ' + m.names[m.name[p]]));
+			tip.hidden = false;
+			this.canvas.style.cursor = 'zoom-in';
+			return;
+		}
 		tip.appendChild(el('div', 'kf-tip-name', m.names[m.name[i]]));
 		tip.appendChild(el('div', 'kf-tip-line',
 			'Total: ' + formatValue(m.total[i], u) + ' (' + pct(m.total[i], total) + ')'));

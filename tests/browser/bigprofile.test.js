@@ -97,3 +97,32 @@ test('100k stacks: zoom, search, icicle, sort and hover stay interactive', async
 	await lib.screenshot(page, 'big-search');
 	assert.deepEqual(ctx.errors, []);
 });
+
+test('100k stacks: frames too narrow to draw are merged, described and zoomable', async () => {
+	const n = await page.evaluate(() => {
+		const f = window.kilnReport.flame, m = f.model;
+		f.search('');
+		f.reset();
+		for (let i = 1; i < m.n; i++)
+			if (f.isNarrow(i) && !f.isNarrow(m.parent[i]) && m.depth[i] >= 4) return i;
+		return -1;
+	});
+	assert.ok(n > 0, 'a narrow frame exists');
+	const c = await lib.frameCenter(page, n);
+	await page.mouse.move(c.x, c.y);
+	const tip = page.locator('.kf-tip');
+	await tip.waitFor({ state: 'visible' });
+	assert.match(await tip.innerText(), /^\d+ frames? too narrow to draw\nTotal: .+ %\)\nClick to zoom into /);
+	await lib.screenshot(page, 'big-narrow-tooltip');
+	const t = Date.now();
+	await page.mouse.click(c.x, c.y);
+	timings.clickZoomWallMs = Date.now() - t;
+	const r = await page.evaluate((n) => {
+		const f = window.kilnReport.flame;
+		return { zoom: f.stats().zoom, parent: f.model.parent[n], narrow: f.isNarrow(n) };
+	}, n);
+	assert.equal(r.zoom, r.parent, 'clicking the run zooms into its parent');
+	await lib.screenshot(page, 'big-zoomed');
+	assert.deepEqual(ctx.errors, []);
+	assert.deepEqual(browser.blocked, []);
+});
