@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/strtab.h"
 #include "pprof/pprof.h"
+#include "server/jsonp.h"
 #include "server/query.h"
 #include "server/tree.h"
 
@@ -450,9 +451,9 @@ static void api_timeseries(struct api *api, const struct http_request *req,
 		lo = list.items[i].start_ns < lo ? list.items[i].start_ns : lo;
 		hi = list.items[i].start_ns > hi ? list.items[i].start_ns : hi;
 	}
-	if (q.from_ns)
-		lo = q.from_ns;
-	lo = list.len || q.from_ns ? lo - (lo % step + step) % step : 0;
+	/* Buckets start at the earliest profile (which may start before `from`: profiles
+	 * overlapping the range match). */
+	lo = list.len ? lo - (lo % step + step) % step : 0;
 	int64_t nb = list.len ? (hi - lo) / step + 1 : 0;
 	if (nb > 100000)
 		return http_error(resp, 400, "too many points: choose a larger step");
@@ -523,6 +524,40 @@ static void api_timeseries(struct api *api, const struct http_request *req,
 	finish(&w, resp);
 }
 
+/* Re-emits a parsed document through the writer, so its strings get the writer's escaping
+ * (< > & included) whatever the stored text held. */
+static void write_jsonp(struct json_w *w, const struct jsonp_value *v)
+{
+	switch (v->type) {
+	case JSONP_NULL:
+		json_null(w);
+		break;
+	case JSONP_BOOL:
+		json_bool(w, v->boolean);
+		break;
+	case JSONP_NUMBER:
+		json_raw(w, v->raw, v->raw_len);
+		break;
+	case JSONP_STRING:
+		json_strn(w, v->str, v->len);
+		break;
+	case JSONP_ARRAY:
+		json_arr_begin(w);
+		for (const struct jsonp_value *e = v->first; e; e = e->next)
+			write_jsonp(w, e);
+		json_arr_end(w);
+		break;
+	case JSONP_OBJECT:
+		json_obj_begin(w);
+		for (const struct jsonp_value *e = v->first; e; e = e->next) {
+			json_key(w, e->key);
+			write_jsonp(w, e);
+		}
+		json_obj_end(w);
+		break;
+	}
+}
+
 /* ---- one profile ------------------------------------------------------------------------- */
 
 static void api_profile(struct api *api, int64_t id, const struct http_request *req,
@@ -545,11 +580,12 @@ static void api_profile(struct api *api, int64_t id, const struct http_request *
 		json_arr_end(&w);
 	}
 	json_arr_end(&w);
-	/* info and event are JSON the intake parsed; embed them only if still well-formed
-	 * (they came from outside): otherwise as strings. */
+	/* info is JSON from outside: embedded only if it parses, else sent as a string. */
 	json_key(&w, "info");
-	if (d.info_json[0] == '{' && d.info_json[strlen(d.info_json) - 1] == '}')
-		json_raw(&w, d.info_json, strlen(d.info_json));
+	const struct jsonp_value *info =
+	    jsonp_parse(req->arena, d.info_json, strlen(d.info_json), NULL);
+	if (info)
+		write_jsonp(&w, info);
 	else
 		json_str(&w, d.info_json);
 	json_key(&w, "event");
