@@ -20,8 +20,9 @@ test.before(async () => {
 	timings.pageBytes = fs.statSync(html).size;
 	browser = await lib.launch();
 	const t0 = Date.now();
-	ctx = await lib.open(browser, html);
+	ctx = await lib.open(browser, html, { cpu: true });
 	timings.openWallMs = Date.now() - t0;
+	timings.loadCpuMs = Math.round((await ctx.cpu()) * 1000);
 	page = ctx.page;
 });
 
@@ -55,6 +56,35 @@ test('100k stacks: the page renders the merged tree', async () => {
 	assert.deepEqual(ctx.errors, []);
 	assert.deepEqual(browser.blocked, []);
 	await lib.screenshot(page, 'big-flame');
+});
+
+// Main-thread CPU milliseconds of one action, each in its own evaluate so the time includes
+// the page's work only (a few ms of protocol overhead included).
+async function cpuOf(fn, arg) {
+	const before = await ctx.cpu();
+	await page.evaluate(fn, arg);
+	return Math.round(((await ctx.cpu()) - before) * 1000);
+}
+
+test('100k stacks: CPU time of each interaction', async () => {
+	const hot = await page.evaluate(() => {
+		const m = window.kilnReport.flame.model;
+		for (let i = 1; i < m.n; i++) if (m.depth[i] === 3) return i;
+		return 1;
+	});
+	const cpu = {};
+	cpu.zoom = await cpuOf((i) => window.kilnReport.flame.zoom(i), hot);
+	cpu.reset = await cpuOf(() => window.kilnReport.flame.reset());
+	cpu.search = await cpuOf(() => window.kilnReport.flame.search('func_12'));
+	cpu.regexSearch = await cpuOf(() => window.kilnReport.flame.search('/^mod3::/'));
+	cpu.clearSearch = await cpuOf(() => window.kilnReport.flame.search(''));
+	cpu.icicle = await cpuOf(() => window.kilnReport.flame.setInverted(true));
+	cpu.flame = await cpuOf(() => window.kilnReport.flame.setInverted(false));
+	cpu.sortByName = await cpuOf(() => window.kilnReport.flame.sortBy('name'));
+	cpu.sortBySelf = await cpuOf(() => window.kilnReport.flame.sortBy('self'));
+	cpu.noop = await cpuOf(() => 0);
+	timings.cpuMs = cpu;
+	assert.equal(await page.evaluate(() => window.kilnReport.flame.stats().zoom), 0);
 });
 
 test('100k stacks: zoom, search, icicle, sort and hover stay interactive', async () => {

@@ -66,8 +66,15 @@ async function launch() {
 
 // Opens file `htmlPath`; returns {page, errors, dialogs, requests} where requests lists every
 // request the page made (all must be file: URLs).
-async function open(browser, htmlPath) {
+// With cpu = true, also returns cpu(): the CPU seconds the page's main thread has used
+// (Chrome's ThreadTime metric), a measure the machine's load barely changes.
+async function open(browser, htmlPath, { cpu = false } = {}) {
 	const page = await browser.context.newPage();
+	let cdp = null;
+	if (cpu) {
+		cdp = await browser.context.newCDPSession(page);
+		await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
+	}
 	const errors = [], dialogs = [], requests = [];
 	page.on('pageerror', (e) => errors.push(String(e)));
 	page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
@@ -75,7 +82,11 @@ async function open(browser, htmlPath) {
 	page.on('request', (r) => requests.push(r.url()));
 	await page.goto('file://' + path.resolve(htmlPath));
 	await page.waitForFunction(() => window.kilnReport !== undefined);
-	return { page, errors, dialogs, requests };
+	const cpuTime = async () => {
+		const { metrics } = await cdp.send('Performance.getMetrics');
+		return metrics.find((m) => m.name === 'ThreadTime').value;
+	};
+	return { page, errors, dialogs, requests, cpu: cdp ? cpuTime : null };
 }
 
 // Runs a program and returns its stdout; throws with its stderr on failure.
