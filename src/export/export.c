@@ -49,7 +49,8 @@ struct item {
 	struct buf file_prefix;
 	struct buf spool_path; /* the spool file holding this item, if any */
 	bool want_file, want_upload, busy;
-	size_t bytes; /* what it counts against the spool cap */
+	bool spool_failed; /* writing it to the spool directory failed; not tried again */
+	size_t bytes;	   /* what it counts against the spool cap */
 };
 
 enum post_result {
@@ -517,6 +518,48 @@ static void handle_result(struct exporter *e, struct item *it, enum post_result 
 	}
 }
 
+/*
+ * While the agent is away, prepare what waits: compress it (the memory spool then holds ~5x
+ * more) and, with a spool directory, persist it at once so that even a crash of the
+ * profiler during the outage loses nothing. Does one item per call (lock held on entry and
+ * exit); false when nothing was left to do.
+ */
+static bool tend_waiting(struct exporter *e)
+{
+	struct item *c;
+
+	for (c = e->head; c; c = c->next) {
+		if (c->busy || !c->want_upload || c->want_file)
+			continue;
+		if (c->z.len == 0 || (e->spool_dir && c->spool_path.len == 0 && !c->spool_failed))
+			break;
+	}
+	if (!c)
+		return false;
+	c->busy = true;
+	pthread_mutex_unlock(&e->lock);
+	int ret = compress_for_upload(e, c);
+	if (ret == 0 && e->spool_dir && c->spool_path.len == 0) {
+		struct spool_entry se = {c->start_ns, c->end_ns, c->tags, c->z};
+		if (spool_write(e->spool_dir, c->seq, &se, &c->spool_path) < 0) {
+			buf_reset(&c->spool_path);
+			c->spool_failed = true;
+		}
+	}
+	pthread_mutex_lock(&e->lock);
+	c->busy = false;
+	if (ret == 0) {
+		if (c->raw.len > 0) {
+			buf_release(&c->raw);
+			item_resize(e, c, c->z.len + c->tags.len);
+		}
+	} else {
+		e->stats.dropped++;
+		item_discard(e, c);
+	}
+	return true;
+}
+
 static void *exporter_thread(void *arg)
 {
 	struct exporter *e = arg;
@@ -551,26 +594,8 @@ static void *exporter_thread(void *arg)
 			continue;
 		}
 		if (e->next_attempt > now) {
-			/* While the agent is away, compress what waits: the spool holds ~5x more.
-			 */
-			struct item *c = e->head;
-			while (c && (c->busy || !c->want_upload || c->want_file || c->z.len > 0))
-				c = c->next;
-			if (c) {
-				c->busy = true;
-				pthread_mutex_unlock(&e->lock);
-				int ret = compress_for_upload(e, c);
-				pthread_mutex_lock(&e->lock);
-				c->busy = false;
-				if (ret == 0) {
-					buf_release(&c->raw);
-					item_resize(e, c, c->z.len + c->tags.len);
-				} else {
-					e->stats.dropped++;
-					item_discard(e, c);
-				}
+			if (tend_waiting(e))
 				continue;
-			}
 			wait_until(e, e->stopping && e->deadline < e->next_attempt
 					  ? e->deadline
 					  : e->next_attempt);

@@ -73,8 +73,10 @@ struct exporter;
  * DD_TRACE_AGENT_PORT and /var/run/datadog/apm.socket (see export/agent.h,
  * agent_default_address) — for the profiler's option defaults.
  *
- * Spool directory: on exporter_new, profiles left there by a previous exporter are queued
- * first (oldest first) and each file is removed once delivered or dropped.
+ * Spool directory (one per exporter): a profile whose first upload attempt fails is written
+ * there, and so is what exporter_free cannot deliver; on exporter_new, profiles left there by
+ * a previous exporter are queued first (oldest first). Each file is removed once its profile
+ * is delivered or dropped.
  */
 
 /* Starts the upload thread. NULL and errno on failure (e.g. -EINVAL: a bad URL). */
