@@ -446,6 +446,9 @@ static int run_report(const struct options *o, char **files, size_t nfiles)
 		status = 1;
 		goto out_filter;
 	}
+	/* --top, --json and --diff need per-function totals only, not the stacks. */
+	rs.keep_stacks = base_rs.keep_stacks =
+	    o->output == OUT_TREE || o->output == OUT_COLLAPSED || o->output == OUT_HTML;
 	status = add_files(&rs, files, nfiles, &first, files[0], true, (size_t)si, 1, &filter);
 	if (status >= 0)
 		goto out_stacks;

@@ -60,6 +60,7 @@ void report_filter_release(struct report_filter *f)
 int report_stacks_init(struct report_stacks *rs)
 {
 	memset(rs, 0, sizeof(*rs));
+	rs->keep_stacks = true;
 	if (strtab_init(&rs->names) < 0)
 		return -ENOMEM;
 	if (hindex_init(&rs->index, 0) < 0) {
@@ -77,6 +78,33 @@ void report_stacks_release(struct report_stacks *rs)
 	vec_release(&rs->frames);
 	vec_release(&rs->stacks);
 	hindex_release(&rs->index);
+	vec_release(&rs->flat);
+	vec_release(&rs->cum);
+	vec_release(&rs->stamp);
+}
+
+/* Totals-only mode: one sample's value into flat (leaf) and cum (once per frame). */
+static int add_totals(struct report_stacks *rs, const uint32_t *frames, size_t n, int64_t value)
+{
+	size_t need = strtab_count(&rs->names);
+
+	if (rs->flat.len < need) {
+		size_t grow = need - rs->flat.len;
+		if (!vec_grow_zero(&rs->flat, grow) || !vec_grow_zero(&rs->cum, grow) ||
+		    !vec_grow_zero(&rs->stamp, grow))
+			return -ENOMEM;
+	}
+	if (!n)
+		return 0;
+	uint64_t stamp = ++rs->nstamp;
+	rs->flat.items[frames[0]] += value;
+	for (size_t i = 0; i < n; i++) {
+		if (rs->stamp.items[frames[i]] == stamp)
+			continue;
+		rs->stamp.items[frames[i]] = stamp;
+		rs->cum.items[frames[i]] += value;
+	}
+	return 0;
 }
 
 /* Interns a stack given as frame ids (leaf first) and adds value to it. */
@@ -124,7 +152,8 @@ int report_stacks_add_names(struct report_stacks *rs, const char *const *names, 
 	rs->nsamples++;
 	rs->nkept++;
 	rs->total += value < 0 ? -value : value;
-	rc = add_stack(rs, ids.items, n, value);
+	rc = rs->keep_stacks ? add_stack(rs, ids.items, n, value)
+			     : add_totals(rs, ids.items, n, value);
 out_ids:
 	vec_release(&ids);
 	return rc;
@@ -435,7 +464,8 @@ int report_stacks_add_profile(struct report_stacks *rs, const struct pprof_profi
 			       li->n * sizeof(uint32_t));
 			frames.len += li->n;
 		}
-		rc = add_stack(rs, frames.items, frames.len, v);
+		rc = rs->keep_stacks ? add_stack(rs, frames.items, frames.len, v)
+				     : add_totals(rs, frames.items, frames.len, v);
 		if (rc < 0)
 			goto out;
 	}

@@ -55,6 +55,11 @@ struct report_stack_rec {
 };
 
 struct report_stacks {
+	/*
+	 * false (set before adding profiles) = totals only: flat/cum per frame are summed as
+	 * samples stream by and no stack is stored, which is all --top/--json/--diff need.
+	 */
+	bool keep_stacks;
 	struct strtab names;  /* frame id -> function name (id 0 = "", never used as a frame) */
 	VEC(uint32_t) frames; /* frames of all stacks, each stack leaf first */
 	VEC(struct report_stack_rec) stacks;
@@ -62,8 +67,14 @@ struct report_stacks {
 	int64_t total;	     /* sum of |value| over all samples, before filtering */
 	uint64_t nsamples;   /* samples seen */
 	uint64_t nkept;	     /* samples kept by the filter */
+	/* Totals-only mode: per frame id, flat and cum values, and the last sample counted. */
+	VEC(int64_t) flat;
+	VEC(int64_t) cum;
+	VEC(uint64_t) stamp;
+	uint64_t nstamp;
 };
 
+/* Initialises rs with keep_stacks = true. */
 int report_stacks_init(struct report_stacks *rs);
 void report_stacks_release(struct report_stacks *rs);
 

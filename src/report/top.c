@@ -50,6 +50,10 @@ int report_top_compute(struct report_top *t, const struct report_stacks *rs)
 	if (!flat || !cum || !stamp)
 		goto out_arrays;
 
+	if (!rs->keep_stacks) {
+		memcpy(flat, rs->flat.items, rs->flat.len * sizeof(*flat));
+		memcpy(cum, rs->cum.items, rs->cum.len * sizeof(*cum));
+	}
 	for (size_t si = 0; si < rs->stacks.len; si++) {
 		const struct report_stack_rec *s = &rs->stacks.items[si];
 		const uint32_t *fr = &rs->frames.items[s->off];

@@ -47,6 +47,29 @@ static void test_recursion_counts_once(void)
 	report_stacks_release(&rs);
 }
 
+/* Totals-only mode (what --top uses) gives the same rows as stored stacks. */
+static void test_totals_only_mode(void)
+{
+	struct report_stacks rs;
+	struct report_top t;
+	const char *s1[] = {"A", "B", "A", "main"};
+	const char *s2[] = {"B", "main"};
+
+	CHECK_INT_EQ(report_stacks_init(&rs), 0);
+	rs.keep_stacks = false;
+	report_stacks_add_names(&rs, s1, 4, 10);
+	report_stacks_add_names(&rs, s2, 2, 5);
+	report_stacks_add_names(&rs, s1, 4, 1);
+	CHECK_INT_EQ(rs.stacks.len, 0);
+	CHECK_INT_EQ(report_top_compute(&t, &rs), 0);
+	CHECK_INT_EQ(t.rows.len, 3);
+	check_row(&t, &rs, "A", 11, 11);
+	check_row(&t, &rs, "B", 5, 16);
+	check_row(&t, &rs, "main", 0, 16);
+	report_top_release(&t);
+	report_stacks_release(&rs);
+}
+
 static void test_sort_ties_by_name(void)
 {
 	struct report_stacks rs;
@@ -276,6 +299,7 @@ static void test_merge(void)
 int main(void)
 {
 	RUN(test_recursion_counts_once);
+	RUN(test_totals_only_mode);
 	RUN(test_sort_ties_by_name);
 	RUN(test_profile_inline_and_nameless);
 	RUN(test_drop_frames);
