@@ -385,6 +385,20 @@ static int dec_sample(struct dec *d, struct rd r)
 	return vec_push(&d->prof->samples, s);
 }
 
+/* The number of varints in packed bytes: one ends at each byte below 0x80. */
+static size_t count_varints(const uint8_t *p, const uint8_t *end)
+{
+	size_t n = 0;
+	for (; end - p >= 8; p += 8) {
+		uint64_t w;
+		memcpy(&w, p, sizeof(w));
+		n += 8 - (size_t)__builtin_popcountll(w & 0x8080808080808080ULL);
+	}
+	for (; p < end; p++)
+		n += *p < 0x80;
+	return n;
+}
+
 /* Pass 1 for a sample: how many location ids, values and labels it holds. */
 static int count_sample(struct dec *d, struct rd r, size_t *nlocs, size_t *nvals, size_t *nlabels)
 {
@@ -401,9 +415,7 @@ static int count_sample(struct dec *d, struct rd r, size_t *nlocs, size_t *nvals
 		if (f.wt == WIRE_VARINT) {
 			n = 1;
 		} else if (f.wt == WIRE_LEN) {
-			/* One varint ends at each byte below 0x80. */
-			for (const uint8_t *p = f.sub.p; p < f.sub.end; p++)
-				n += *p < 0x80;
+			n = count_varints(f.sub.p, f.sub.end);
 		}
 		*(f.num == 1 ? nlocs : nvals) += n;
 	}

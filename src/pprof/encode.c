@@ -92,13 +92,21 @@ static size_t label_size(const struct pprof_label *l)
 	       vfield_size((uint64_t)l->num) + vfield_size((uint64_t)l->num_unit);
 }
 
-static int put_sample(struct buf *out, const struct pprof_sample *s)
+/* The payload size of a sample; *locs and *vals get the packed arrays' sizes. */
+static size_t sample_size(const struct pprof_sample *s, size_t *locs, size_t *vals)
 {
-	size_t locs = packed_size(s->location_ids, s->nlocations);
-	size_t vals = packed_size((const uint64_t *)s->values, s->nvalues);
-	size_t n = (s->nlocations ? lfield_size(locs) : 0) + (s->nvalues ? lfield_size(vals) : 0);
+	*locs = packed_size(s->location_ids, s->nlocations);
+	*vals = packed_size((const uint64_t *)s->values, s->nvalues);
+	size_t n = (s->nlocations ? lfield_size(*locs) : 0) + (s->nvalues ? lfield_size(*vals) : 0);
 	for (size_t i = 0; i < s->nlabels; i++)
 		n += lfield_size(label_size(&s->labels[i]));
+	return n;
+}
+
+static int put_sample(struct buf *out, const struct pprof_sample *s)
+{
+	size_t locs, vals;
+	size_t n = sample_size(s, &locs, &vals);
 	uint8_t *p = reserve(out, lfield_size(n));
 	if (!p)
 		return -ENOMEM;
@@ -218,10 +226,32 @@ static int put_scalars(struct buf *out, const struct pprof_profile *prof)
 	return 0;
 }
 
+/* An upper bound of the encoded size, exact for samples (most of a large profile), so the
+ * output grows once instead of doubling through copies of a 100 MB buffer. */
+static size_t encoded_size_bound(const struct pprof_profile *prof)
+{
+	size_t n = 256 + prof->sample_types.len * 24 + prof->mappings.len * 96 +
+		   prof->functions.len * 64 + prof->comments.len * 10;
+	for (size_t i = 0; i < prof->samples.len; i++) {
+		size_t locs, vals;
+		n += lfield_size(sample_size(&prof->samples.items[i], &locs, &vals));
+	}
+	for (size_t i = 0; i < prof->locations.len; i++)
+		n += 48 + prof->locations.items[i].nlines * 36;
+	for (size_t i = 0; i < strtab_count(&prof->strings); i++) {
+		size_t len = 0;
+		strtab_get(&prof->strings, (int64_t)i, &len);
+		n += lfield_size(len);
+	}
+	return n;
+}
+
 int pprof_encode(const struct pprof_profile *prof, struct buf *out)
 {
 	size_t start = out->len;
-	int rc = 0;
+	int rc = buf_grow(out, encoded_size_bound(prof));
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; rc == 0 && i < prof->sample_types.len; i++)
 		rc = put_value_type(out, 1, &prof->sample_types.items[i]);
 	for (size_t i = 0; rc == 0 && i < prof->samples.len; i++)
