@@ -152,7 +152,6 @@ test('100k stacks: frames too narrow to draw are merged, described and zoomable'
 		return { zoom: f.stats().zoom, parent: f.model.parent[n], narrow: f.isNarrow(n) };
 	}, n);
 	assert.equal(r.zoom, r.parent, 'clicking the run zooms into its parent');
-	await lib.screenshot(page, 'big-zoomed');
 	assert.deepEqual(ctx.errors, []);
 	assert.deepEqual(browser.blocked, []);
 });
