@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ struct profiler {
 	uint32_t *ids;
 	size_t ids_cap;
 	struct profiler_stats stats;
+	uint32_t sample_hist[1025]; /* per-sample processing time, 100 ns buckets (last: more) */
 	char tags[2048];
 };
 
@@ -433,9 +435,13 @@ static void process_record(struct profiler *p, const uint8_t *data, size_t len)
 		return;
 	}
 	switch (r.type) {
-	case PERF_REC_SAMPLE:
+	case PERF_REC_SAMPLE: {
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 		add_sample(p, &r);
+		uint64_t b = (now_ns(CLOCK_MONOTONIC) - t0) / 100;
+		p->sample_hist[b < 1024 ? b : 1024]++;
 		break;
+	}
 	case PERF_REC_MMAP:
 	case PERF_REC_MMAP2:
 		proc_table_on_mmap(p->pt, (int)r.mmap.pid, r.mmap.addr, r.mmap.len, r.mmap.pgoff,
@@ -674,8 +680,23 @@ int profiler_run(struct profiler *p)
 	free(fds);
 	const struct profiler_stats *s = &p->stats;
 	uint64_t complete = s->unwind_status[UNWIND_OK];
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double median_us = 0;
+	for (uint64_t b = 0, seen = 0; b <= 1024; b++) {
+		seen += p->sample_hist[b];
+		if (seen * 2 >= s->samples && s->samples) {
+			median_us = (double)b / 10.0;
+			break;
+		}
+	}
+	double cpu_us = (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec +
+			(double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec;
 	LOG_INFO("profiler: done: %" PRIu64 " samples, %" PRIu64 " complete stacks, %" PRIu64
-		 " lost, %" PRIu64 " profiles",
-		 s->samples, complete, s->lost, s->profiles);
+		 " lost, %" PRIu64
+		 " profiles; per sample median %.1f us; profiler cpu %.0f us (%.2f "
+		 "us/sample), max rss %ld KiB",
+		 s->samples, complete, s->lost, s->profiles, median_us, cpu_us,
+		 s->samples ? cpu_us / (double)s->samples : 0.0, ru.ru_maxrss);
 	return 0;
 }

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,17 @@ static void write_status(int fd, char status)
 /* The profiler process: never returns. */
 static void profiler_process(const struct run_options *o, int target, int status_fd)
 {
+	/* Hold none of the caller's descriptors (pipes a caller waits on to close), except
+	 * stderr for messages and the status pipe; and survive a closed stderr pipe. */
+	if (status_fd < 3) { /* kiln was started with stdin or stdout closed */
+		int fd = fcntl(status_fd, F_DUPFD_CLOEXEC, 3);
+		if (fd >= 0)
+			status_fd = fd;
+	}
+	if (status_fd > 3)
+		close_range(3, (unsigned)status_fd - 1, 0);
+	close_range((unsigned)status_fd + 1, ~0U, 0);
+	signal(SIGPIPE, SIG_IGN);
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull >= 0) {
 		dup2(devnull, STDIN_FILENO);

@@ -54,4 +54,9 @@ dump "$T/o6" >"$T/d6"
 n=$(awk -F'\t' '$5 ~ /;work_[abc]$/ {t+=$1} END{print t+0}' "$T/d6")
 echo "short-lived program: $n samples in work_*"
 [ "$n" -ge 5 ] || fail "short-lived program: only $n work samples"
+# One profile per upload period, plus the last partial one.
+kiln_run "$T/o7" -u 0.5 -- "$W/run-work" spin 1.7 1
+files=$(ls "$T"/o7/*.pprof | wc -l)
+echo "-u 0.5 over 1.7 s: $files profiles"
+[ "$files" -ge 3 ] || fail "-u 0.5: expected at least 3 profiles, got $files"
 echo "PASS"

@@ -9,6 +9,7 @@
  *	run-work dlopen SECONDS LIB       dlopen LIB after 100 ms, then run its plugin_work
  *	run-work exit CODE                spin 50 ms, exit with CODE
  *	run-work signal                   spin 50 ms, kill itself with SIGTERM
+ *	run-work fixed ROUNDS THREADS     a fixed amount of work (for overhead benchmarks)
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -166,6 +167,13 @@ int main(int argc, char **argv)
 	int n = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 1;
 	if (n < 1)
 		n = 1;
+	if (!strcmp(mode, "fixed")) {
+		long rounds = (long)seconds; /* the second argument is a count here */
+		for (long r = 0; r < rounds; r++)
+			spin_round();
+		printf("run-work: done %llu\n", (unsigned long long)(sink & 1));
+		return 0;
+	}
 	if (!strcmp(mode, "spin")) {
 		run_threads(n, spin_thread);
 	} else if (!strcmp(mode, "deep")) {
