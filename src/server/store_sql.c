@@ -625,22 +625,13 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int put_once(struct sqlstore *st, const struct store_upload *u, int64_t *id_out)
+/* Writes one upload's rows inside the caller's transaction on pu->c; new function and
+ * stack ids go to pu->pd, for the cache once the transaction committed. */
+static int put_rows(struct put *pu, const struct store_upload *u, int64_t *id_out)
 {
-	struct put pu = {.st = st};
+	struct sqlstore *st = pu->st;
 	int64_t id = 0;
 	int rc;
-
-	hmap_init(&pu.local_fn, 0);
-	buf_init(&pu.tmp);
-	pu.c = st->drv->acquire(st, true);
-	if (!pu.c) {
-		rc = -EIO;
-		goto out;
-	}
-	rc = st->drv->exec(pu.c, st->drv->begin_write, NULL, 0, NULL, NULL);
-	if (rc < 0)
-		goto release_conn;
 
 	struct sqlv prof[] = {
 	    sqlv_text(u->service),
@@ -666,7 +657,7 @@ static int put_once(struct sqlstore *st, const struct store_upload *u, int64_t *
 	    sqlv_text(u->event_json),
 	    sqlv_text(u->info_json && *u->info_json ? u->info_json : "{}"),
 	};
-	rc = st->drv->exec(pu.c,
+	rc = st->drv->exec(pu->c,
 			   "INSERT INTO profiles(service, env, version, host, runtime, language, "
 			   "family, runtime_id, origin, origin_version, container_id, entity_id, "
 			   "start_ns, end_ns, received_ns, raw_len, cpu_cores, alloc_bps, "
@@ -679,7 +670,7 @@ static int put_once(struct sqlstore *st, const struct store_upload *u, int64_t *
 		struct sqlv p[4] = {sqlv_int(id), sqlv_int((int64_t)i), sqlv_text(u->tags[i].key),
 				    sqlv_text(u->tags[i].value)};
 		rc = st->drv->exec(
-		    pu.c, "INSERT INTO tags(profile_id, seq, key, value) VALUES(?, ?, ?, ?)", p, 4,
+		    pu->c, "INSERT INTO tags(profile_id, seq, key, value) VALUES(?, ?, ?, ?)", p, 4,
 		    NULL, NULL);
 	}
 	if (rc == 0) {
@@ -687,7 +678,7 @@ static int put_once(struct sqlstore *st, const struct store_upload *u, int64_t *
 		    sqlv_int(id), sqlv_text(u->raw_content_type),
 		    sqlv_blob(u->raw_body ? (const void *)u->raw_body : "", u->raw_len)};
 		rc = st->drv->exec(
-		    pu.c, "INSERT INTO uploads(profile_id, content_type, body) VALUES(?, ?, ?)", p,
+		    pu->c, "INSERT INTO uploads(profile_id, content_type, body) VALUES(?, ?, ?)", p,
 		    3, NULL, NULL);
 	}
 	for (size_t i = 0; rc == 0 && i < u->nattachments; i++) {
@@ -700,29 +691,105 @@ static int put_once(struct sqlstore *st, const struct store_upload *u, int64_t *
 				    sqlv_text(a->compression),
 				    sqlv_int((int64_t)a->len),
 				    sqlv_blob(a->data ? (const void *)a->data : "", a->len)};
-		rc = st->drv->exec(pu.c,
+		rc = st->drv->exec(pu->c,
 				   "INSERT INTO attachments(profile_id, idx, name, content_type, "
 				   "kind, compression, len, data) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
 				   p, 8, NULL, NULL);
 		if (rc == 0 && a->pprof)
-			rc = put_pprof(&pu, id, a->name ? a->name : "", a->pprof);
+			rc = put_pprof(pu, id, a->name ? a->name : "", a->pprof);
+	}
+	if (rc == 0)
+		*id_out = id;
+	return rc;
+}
+
+/*
+ * Group commit. Concurrent puts queue up; whichever thread finds no batch running becomes
+ * the leader, takes everything queued (up to PUT_BATCH), writes all of it in one
+ * transaction and commits once, so N waiting uploads cost one fsync instead of N. Each put
+ * still returns only after the commit that holds its rows. If any upload of a batch fails,
+ * the whole transaction rolls back (a later upload may already reference functions or
+ * stacks the failed one inserted) and the others are retried in a new batch.
+ */
+#define PUT_BATCH 64
+
+struct put_req {
+	const struct store_upload *u;
+	int64_t id;
+	int rc;
+	bool done;
+	struct put_req *next;
+};
+
+static void run_batch(struct sqlstore *st, struct put_req *batch)
+{
+	struct put pu = {.st = st};
+	struct put_req *failed = NULL;
+	int rc;
+
+	hmap_init(&pu.local_fn, 0);
+	buf_init(&pu.tmp);
+	pu.c = st->drv->acquire(st, true);
+	if (!pu.c) {
+		rc = -EIO;
+		goto finish;
+	}
+	rc = st->drv->exec(pu.c, st->drv->begin_write, NULL, 0, NULL, NULL);
+	for (struct put_req *r = batch; rc == 0 && r; r = r->next) {
+		/* function ids seen by an earlier upload of this transaction stay valid */
+		rc = put_rows(&pu, r->u, &r->id);
+		if (rc < 0)
+			failed = r;
 	}
 	if (rc == 0)
 		rc = st->drv->exec(pu.c, "COMMIT", NULL, 0, NULL, NULL);
-	if (rc < 0) {
+	if (rc < 0)
 		(void)st->drv->exec(pu.c, "ROLLBACK", NULL, 0, NULL, NULL);
-	} else {
+	else
 		cache_commit(st, &pu.pd);
-		*id_out = id;
-	}
-release_conn:
 	st->drv->release(st, pu.c);
-out:
+finish:
+	for (struct put_req *r = batch; r; r = r->next)
+		r->rc = rc == 0 ? 0 : (failed && r != failed) ? -EAGAIN : rc;
 	hmap_release(&pu.local_fn);
 	buf_release(&pu.tmp);
 	vec_release(&pu.pd.fn);
 	vec_release(&pu.pd.stack);
-	return rc;
+}
+
+static int put_grouped(struct sqlstore *st, const struct store_upload *u, int64_t *id)
+{
+	struct put_req r = {.u = u};
+	pthread_mutex_lock(&st->put_lock);
+	*st->put_tail = &r;
+	st->put_tail = &r.next;
+	while (!r.done) {
+		if (st->put_leader) {
+			pthread_cond_wait(&st->put_cond, &st->put_lock);
+			continue;
+		}
+		st->put_leader = true;
+		struct put_req *batch = st->put_head, **cut = &st->put_head;
+		for (int n = 0; *cut && n < PUT_BATCH; n++)
+			cut = &(*cut)->next;
+		st->put_head = *cut;
+		*cut = NULL;
+		if (!st->put_head)
+			st->put_tail = &st->put_head;
+		pthread_mutex_unlock(&st->put_lock);
+		run_batch(st, batch);
+		pthread_mutex_lock(&st->put_lock);
+		for (struct put_req *b = batch; b;) {
+			struct put_req *next = b->next; /* b may be freed once done is seen */
+			b->done = true;
+			b = next;
+		}
+		st->put_leader = false;
+		pthread_cond_broadcast(&st->put_cond);
+	}
+	pthread_mutex_unlock(&st->put_lock);
+	*id = r.id;
+	return r.rc;
 }
 
 static int sql_put(struct store *s, const struct store_upload *u, int64_t *id_out)
@@ -731,8 +798,8 @@ static int sql_put(struct store *s, const struct store_upload *u, int64_t *id_ou
 	int64_t id = 0;
 	int rc = -EIO;
 	for (int attempt = 0; attempt < 5; attempt++) {
-		rc = put_once(st, u, &id);
-		if (rc == 0 || !st->drv->retryable || !st->drv->retryable(rc))
+		rc = put_grouped(st, u, &id);
+		if (rc == 0 || (rc != -EAGAIN && (!st->drv->retryable || !st->drv->retryable(rc))))
 			break;
 		LOG_INFO("store: retrying upload after a conflict (attempt %d)", attempt + 2);
 	}
@@ -1357,6 +1424,11 @@ int sqlstore_init(struct sqlstore *st, const struct sqldrv *drv)
 {
 	st->drv = drv;
 	pthread_mutex_init(&st->cache_lock, NULL);
+	pthread_mutex_init(&st->put_lock, NULL);
+	pthread_cond_init(&st->put_cond, NULL);
+	st->put_head = NULL;
+	st->put_tail = &st->put_head;
+	st->put_leader = false;
 	hmap_init(&st->fn_by_hash, 0);
 	hmap_init(&st->stack_by_hash, 0);
 	hmap_init(&st->stack_frames, 0);
@@ -1372,6 +1444,8 @@ void sqlstore_release(struct sqlstore *st)
 	hmap_release(&st->stack_frames);
 	vec_release(&st->frames);
 	pthread_mutex_destroy(&st->cache_lock);
+	pthread_mutex_destroy(&st->put_lock);
+	pthread_cond_destroy(&st->put_cond);
 }
 
 int sqlstore_exec_script(struct sqlstore *st, const char *const *stmts, size_t n)

@@ -91,6 +91,11 @@ struct sqlstore {
 	struct hmap stack_frames;  /* stack id -> offset+1 into frames */
 	VEC(uint64_t) frames;	   /* per cached stack: n, then n function ids */
 	uint64_t seed;
+	/* group commit (store_sql.c): queued puts and whether a batch is being written */
+	pthread_mutex_t put_lock;
+	pthread_cond_t put_cond;
+	struct put_req *put_head, **put_tail;
+	bool put_leader;
 };
 
 /* The store_ops every SQL backend uses (the backend sets .name and .close). */
