@@ -606,6 +606,73 @@ static void test_packed_unpacked(void)
 	buf_release(&err);
 }
 
+/* Long packed arrays of mixed varint sizes: pass 1 counts them a word at a time. */
+static void test_long_packed(void)
+{
+	struct buf b = BUF_INIT, m = BUF_INIT, pk = BUF_INIT, vals = BUF_INIT, err = BUF_INIT;
+	for (size_t n = 1; n <= 70; n++) {
+		buf_reset(&b);
+		base_profile(&b);
+		buf_reset(&pk);
+		for (size_t i = 0; i < n; i++)
+			pv(&pk, 1);
+		fbytes(&m, 1, pk.data, pk.len);
+		buf_reset(&vals);
+		pv(&vals, (uint64_t)1 << (7 * (n % 10))); /* 1 to 10 bytes */
+		fbytes(&m, 2, vals.data, vals.len);
+		fmsg(&b, 2, &m);
+		/* A second sample with n values of growing size and one location. */
+		fv(&m, 1, 1);
+		buf_reset(&vals);
+		for (size_t i = 0; i < n; i++)
+			pv(&vals, (uint64_t)1 << (7 * (i % 10)));
+		fbytes(&m, 2, vals.data, vals.len);
+		fmsg(&b, 2, &m);
+		/* n sample types so the second sample is valid; the first has one value. */
+		struct pprof_profile p;
+		int rc = decode_buf(&b, &p, &err);
+		CHECK_INT_EQ(rc, n == 1 ? 0 : -EINVAL);
+		if (n == 1) {
+			CHECK_INT_EQ(p.samples.items[1].values[0], 1);
+			pprof_profile_release(&p);
+		} else if (!strstr(err.data, "sample 1 has")) {
+			fprintf(stderr, "n=%zu: %s\n", n, err.data);
+			test_checks_failed++;
+		}
+	}
+	/* And valid: a packed run of 70 locations with sizes 1..3 bytes. */
+	buf_reset(&b);
+	base_profile(&b);
+	struct buf loc = BUF_INIT;
+	for (uint64_t id = 2; id <= 20000; id += 300) {
+		fv(&loc, 1, id);
+		fmsg(&b, 4, &loc);
+	}
+	buf_reset(&pk);
+	size_t count = 0;
+	for (uint64_t id = 2; id <= 20000; id += 300, count++)
+		pv(&pk, id);
+	pv(&pk, 1);
+	count++;
+	fbytes(&m, 1, pk.data, pk.len);
+	fv(&m, 2, 9);
+	fmsg(&b, 2, &m);
+	struct pprof_profile p;
+	CHECK_INT_EQ(decode_buf(&b, &p, &err), 0);
+	if (p.samples.len == 1) {
+		CHECK_INT_EQ(p.samples.items[0].nlocations, count);
+		CHECK_INT_EQ(p.samples.items[0].location_ids[count - 2], 2 + 300 * (count - 2));
+		CHECK_INT_EQ(p.samples.items[0].location_ids[count - 1], 1);
+	}
+	pprof_profile_release(&p);
+	buf_release(&loc);
+	buf_release(&b);
+	buf_release(&m);
+	buf_release(&pk);
+	buf_release(&vals);
+	buf_release(&err);
+}
+
 static void test_malformed(void)
 {
 	struct buf b = BUF_INIT, m = BUF_INIT, sub = BUF_INIT;
@@ -828,6 +895,7 @@ int main(void)
 	RUN(test_decompression_bomb);
 	RUN(test_valid_base_and_unknown_fields);
 	RUN(test_packed_unpacked);
+	RUN(test_long_packed);
 	RUN(test_malformed);
 	RUN(test_duplicate_strings);
 	return test_done();
