@@ -179,19 +179,66 @@ static int cmp_hottest(const void *a, const void *b, void *ctx)
 	return strcmp(strtab_get(&t->names, x->name, NULL), strtab_get(&t->names, y->name, NULL));
 }
 
-/*
- * Writes the tree in pre-order as the parallel arrays "name", "value", "depth". Iterative:
- * stacks may be thousands of frames deep.
- */
+/* A name's place in the page's name table: most used first, so most ids are short. */
+struct name_rank {
+	uint32_t id; /* strtab id */
+	uint32_t count;
+	uint32_t first; /* pre-order position of its first node: ties keep tree order */
+};
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct name_rank *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Writes "names" (used names, most frequent first) and the tree in pre-order as the
+ * parallel arrays "name", "value", "depth". */
+static int write_names(const struct tree *t, const uint32_t *order, size_t n, uint32_t *remap,
+		       struct json_w *w)
+{
+	size_t k = strtab_count(&t->names);
+	struct name_rank *rank = malloc((k ? k : 1) * sizeof(*rank));
+
+	if (!rank)
+		return -ENOMEM;
+	for (size_t i = 0; i < k; i++)
+		rank[i] = (struct name_rank){(uint32_t)i, 0, UINT32_MAX};
+	for (size_t i = 0; i < n; i++) {
+		struct name_rank *r = &rank[t->nodes[order[i]].name];
+
+		if (!r->count++)
+			r->first = (uint32_t)i;
+	}
+	qsort(rank, k, sizeof(*rank), cmp_rank);
+	json_key(w, "names");
+	json_arr_begin(w);
+	for (size_t i = 0; i < k && rank[i].count; i++) {
+		size_t len;
+		const char *s = strtab_get(&t->names, rank[i].id, &len);
+
+		remap[rank[i].id] = (uint32_t)i;
+		json_strn(w, s, len);
+	}
+	json_arr_end(w);
+	free(rank);
+	return json_w_error(w);
+}
+
+/* Iterative: stacks may be thousands of frames deep. */
 static int tree_write_json(const struct tree *t, struct json_w *w)
 {
 	uint32_t *order = malloc(t->len * sizeof(*order)); /* pre-order node ids */
 	uint32_t *stack = malloc(t->len * sizeof(*stack));
 	uint32_t *kids = malloc(t->len * sizeof(*kids));
+	uint32_t *remap = malloc((strtab_count(&t->names) + 1) * sizeof(*remap));
 	size_t n = 0, sp = 0;
 	int err = 0;
 
-	if (!order || !stack || !kids) {
+	if (!order || !stack || !kids || !remap) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -209,10 +256,13 @@ static int tree_write_json(const struct tree *t, struct json_w *w)
 			stack[sp++] = kids[--k]; /* hottest popped first */
 	}
 
+	err = write_names(t, order, n, remap, w);
+	if (err < 0)
+		goto out;
 	json_key(w, "name");
 	json_arr_begin(w);
 	for (size_t i = 0; i < n; i++)
-		json_uint(w, t->nodes[order[i]].name);
+		json_uint(w, remap[t->nodes[order[i]].name]);
 	json_arr_end(w);
 	json_key(w, "value");
 	json_arr_begin(w);
@@ -226,6 +276,7 @@ static int tree_write_json(const struct tree *t, struct json_w *w)
 	json_arr_end(w);
 	err = json_w_error(w);
 out:
+	free(remap);
 	free(kids);
 	free(stack);
 	free(order);
@@ -251,15 +302,6 @@ static int write_data(struct buf *out, const struct report_html_opts *opts, cons
 	json_int(&w, tree_scale(t));
 	json_key(&w, "stacks");
 	json_uint(&w, t->stacks);
-	json_key(&w, "names");
-	json_arr_begin(&w);
-	for (size_t i = 0; i < strtab_count(&t->names); i++) {
-		size_t len;
-		const char *s = strtab_get(&t->names, (int64_t)i, &len);
-
-		json_strn(&w, s, len);
-	}
-	json_arr_end(&w);
 	err = tree_write_json(t, &w);
 	if (err < 0)
 		return err;
