@@ -68,4 +68,10 @@ uint64_t proc_elf_bias(const struct proc_elf *e, uint64_t start, uint64_t pgoff)
  * Returns the number of id bytes, 0 when there is none. */
 size_t proc_elf_read_build_id(Elf *elf, char *hex, size_t hexsz);
 
+/* Records an executable mapping of an ELF kiln already holds (tests, fuzzing, the vdso):
+ * like proc_table_on_mmap, with the file given instead of opened. Takes its own reference.
+ * 0 or a negative errno. */
+int proc_table_add_elf_mapping(struct proc_table *pt, int pid, uint64_t start, uint64_t end,
+			       uint64_t pgoff, struct proc_elf *elf);
+
 #endif

@@ -300,6 +300,27 @@ void proc_table_on_mmap(struct proc_table *pt, int pid, uint64_t start, uint64_t
 		LOG_WARN("proc: cannot record a mapping of pid %d: out of memory", pid);
 }
 
+int proc_table_add_elf_mapping(struct proc_table *pt, int pid, uint64_t start, uint64_t end,
+			       uint64_t pgoff, struct proc_elf *elf)
+{
+	struct process *p = process_get_or_add(pt, pid);
+	if (!p || !elf)
+		return p ? -EINVAL : -ENOMEM;
+	if (end <= start)
+		return -EINVAL;
+	struct map_entry *m =
+	    map_new(start, end, pgoff, PROT_READ | PROT_EXEC, elf->path, elf->dev, elf->ino);
+	if (!m)
+		return -ENOMEM;
+	m->resolved = true;
+	m->pub.elf = proc_elf_ref(elf);
+	m->pub.bias = proc_elf_bias(elf, start, pgoff);
+	int err = process_insert(pt, p, m);
+	if (err < 0)
+		map_free(m);
+	return err;
+}
+
 static void set_name(char *dst, const char *src)
 {
 	snprintf(dst, COMM_MAX, "%s", src ? src : "");

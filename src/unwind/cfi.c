@@ -16,9 +16,15 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/vec.h"
 #include "unwind/cfi.h"
 
 #define CFI_MAX_ROWS (4u << 20)
+/* Highest DWARF register a CFI program may name (x86-64 uses < 130). libdw sizes its state
+ * by the highest register it meets: a hostile file naming register 2^26 costs it a 1 GiB
+ * memset, so files that do are not handed to libdw. */
+#define CFI_MAX_REG 255
+#define CFI_MAX_CIES 4096
 
 const uint8_t cfi_slot_reg[CFI_NSLOTS] = {CFI_RA, CFI_RBP, CFI_RBX, 12, 13, 14, 15};
 
@@ -31,6 +37,240 @@ struct cfi_cache {
 	size_t n, cap;
 	size_t last; /* index of the last hit */
 };
+
+struct reader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t uleb(struct reader *r)
+{
+	uint64_t v = 0;
+	for (int shift = 0; r->p < r->end; shift += 7) {
+		uint8_t b = *r->p++;
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	r->bad = true;
+	return 0;
+}
+
+static void skip(struct reader *r, uint64_t n)
+{
+	if (n > (uint64_t)(r->end - r->p))
+		r->bad = true;
+	else
+		r->p += n;
+}
+
+/* Size in bytes of a pointer with DW_EH_PE encoding enc, or 0 for (S)LEB128. */
+static int enc_size(uint8_t enc, bool *ok)
+{
+	switch (enc & 0x0f) {
+	case 0x00:
+		return 8; /* absptr */
+	case 0x01:
+	case 0x09:
+		return 0;
+	case 0x02:
+	case 0x0a:
+		return 2;
+	case 0x03:
+	case 0x0b:
+		return 4;
+	case 0x04:
+	case 0x0c:
+		return 8;
+	}
+	*ok = false;
+	return 8;
+}
+
+static void skip_ptr(struct reader *r, uint8_t enc)
+{
+	bool ok = true;
+	int n = enc_size(enc, &ok);
+	if (!ok)
+		r->bad = true;
+	else if (n == 0)
+		uleb(r);
+	else
+		skip(r, (uint64_t)n);
+}
+
+static void check_reg(struct reader *r, uint64_t reg)
+{
+	if (reg > CFI_MAX_REG)
+		r->bad = true;
+}
+
+/* Walks one CFA instruction stream; false if it names a register beyond CFI_MAX_REG or is
+ * not well formed. */
+static bool insns_ok(const uint8_t *p, const uint8_t *end, uint8_t fde_enc)
+{
+	struct reader r = {p, end, false};
+	while (!r.bad && r.p < r.end) {
+		uint8_t op = *r.p++;
+		switch (op >> 6) {
+		case 1: /* advance_loc */
+		case 3: /* restore */
+			continue;
+		case 2: /* offset */
+			uleb(&r);
+			continue;
+		}
+		switch (op) {
+		case 0x00:
+		case 0x0a:
+		case 0x0b:
+		case 0x2d:
+			break;
+		case 0x01:
+			skip_ptr(&r, fde_enc);
+			break;
+		case 0x02:
+			skip(&r, 1);
+			break;
+		case 0x03:
+			skip(&r, 2);
+			break;
+		case 0x04:
+			skip(&r, 4);
+			break;
+		case 0x05:
+		case 0x11:
+		case 0x12:
+		case 0x14:
+		case 0x15:
+		case 0x2f:
+		case 0x09:
+			check_reg(&r, uleb(&r));
+			if (op == 0x09)
+				check_reg(&r, uleb(&r));
+			else
+				uleb(&r);
+			break;
+		case 0x06:
+		case 0x07:
+		case 0x08:
+		case 0x0d:
+			check_reg(&r, uleb(&r));
+			break;
+		case 0x0c:
+			check_reg(&r, uleb(&r));
+			uleb(&r);
+			break;
+		case 0x0e:
+		case 0x13:
+		case 0x2e:
+			uleb(&r);
+			break;
+		case 0x0f:
+			skip(&r, uleb(&r));
+			break;
+		case 0x10:
+		case 0x16:
+			check_reg(&r, uleb(&r));
+			skip(&r, uleb(&r));
+			break;
+		default:
+			r.bad = true;
+		}
+	}
+	return !r.bad;
+}
+
+struct cie_info {
+	Dwarf_Off off;
+	uint8_t enc; /* FDE pointer encoding */
+	bool z;	     /* FDEs carry augmentation data */
+};
+
+/* Checks every CIE and FDE of a CFI section before libdw interprets any of it. */
+static bool section_ok(Elf *elf, const char *want, bool eh)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	Elf_Data *data = NULL;
+	/* Without the section (no section headers) libdw would find CFI through
+	 * PT_GNU_EH_FRAME, unchecked: such files (sstrip'ed, or damaged) are walked by frame
+	 * pointers instead. */
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS &&
+		    (n = elf_strptr(elf, shstrndx, sh.sh_name)) && !strcmp(n, want)) {
+			data = elf_rawdata(scn, NULL);
+			break;
+		}
+	}
+	if (!data)
+		return false;
+	const unsigned char *ident = (const unsigned char *)elf_getident(elf, NULL);
+	if (!ident)
+		return false;
+	VEC(struct cie_info) cies = VEC_INIT;
+	bool ok = true;
+	Dwarf_Off off = 0, next;
+	Dwarf_CFI_Entry e;
+	int rc;
+	while (ok && (rc = dwarf_next_cfi(ident, data, eh, off, &next, &e)) != 1) {
+		if (rc < 0) {
+			ok = false;
+			break;
+		}
+		if (dwarf_cfi_cie_p(&e)) {
+			struct cie_info ci = {.off = off, .enc = eh ? 0 : 0x00};
+			const char *aug = e.cie.augmentation ? e.cie.augmentation : "";
+			ci.z = aug[0] == 'z';
+			if (ci.z && e.cie.augmentation_data) {
+				struct reader r = {
+				    e.cie.augmentation_data,
+				    e.cie.augmentation_data + e.cie.augmentation_data_size, false};
+				for (const char *a = aug + 1; *a && !r.bad; a++) {
+					if (*a == 'R' && r.p < r.end)
+						ci.enc = *r.p++;
+					else if (*a == 'L' && r.p < r.end)
+						r.p++;
+					else if (*a == 'P' && r.p < r.end)
+						skip_ptr(&r, *r.p++);
+					else if (*a != 'S' && *a != 'B')
+						break;
+				}
+				ok = !r.bad;
+			}
+			ok = ok && e.cie.return_address_register <= CFI_MAX_REG &&
+			     insns_ok(e.cie.initial_instructions, e.cie.initial_instructions_end,
+				      ci.enc) &&
+			     cies.len < CFI_MAX_CIES && vec_push(&cies, ci) == 0;
+		} else {
+			const struct cie_info *ci = NULL;
+			for (size_t i = cies.len; i-- > 0;) {
+				if (cies.items[i].off == e.fde.CIE_pointer) {
+					ci = &cies.items[i];
+					break;
+				}
+			}
+			if (!ci) {
+				ok = false;
+				break;
+			}
+			struct reader r = {e.fde.start, e.fde.end, false};
+			skip_ptr(&r, ci->enc);	      /* initial_location */
+			skip_ptr(&r, ci->enc & 0x0f); /* address_range */
+			if (ci->z)
+				skip(&r, uleb(&r));
+			ok = !r.bad && insns_ok(r.p, e.fde.end, ci->enc);
+		}
+		off = next;
+	}
+	vec_release(&cies);
+	return ok;
+}
 
 static void cache_free(void *p)
 {
@@ -52,7 +292,11 @@ static struct cfi_cache *cache_get(struct proc_elf *e)
 	struct cfi_cache *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->eh = dwarf_getcfi_elf(e->elf);
+	if (section_ok(e->elf, ".eh_frame", true))
+		c->eh = dwarf_getcfi_elf(e->elf);
+	else
+		LOG_DEBUG("unwind: '%s': no usable .eh_frame, unwinding it by frame pointers",
+			  e->path);
 	e->cfi = c;
 	e->cfi_free = cache_free;
 	return c;
@@ -197,7 +441,8 @@ static bool frame_at(struct cfi_cache *c, struct proc_elf *e, uint64_t addr, str
 	}
 	if (!c->dbg_tried) {
 		c->dbg_tried = true;
-		c->dbg = dwarf_begin_elf(e->elf, DWARF_C_READ, NULL);
+		if (section_ok(e->elf, ".debug_frame", false))
+			c->dbg = dwarf_begin_elf(e->elf, DWARF_C_READ, NULL);
 		if (c->dbg)
 			c->dbgcfi = dwarf_getcfi(c->dbg);
 	}
