@@ -59,8 +59,8 @@ static const char *const schema[] = {
     "CREATE INDEX IF NOT EXISTS profiles_service ON profiles(service, start_ns)",
     "CREATE TABLE IF NOT EXISTS tags(profile_id BIGINT NOT NULL, seq INTEGER NOT NULL, "
     "key TEXT NOT NULL, value TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS tags_kv ON tags(key, value)",
-    "CREATE INDEX IF NOT EXISTS tags_profile ON tags(profile_id)",
+    "CREATE INDEX IF NOT EXISTS tags_kv ON tags(key, value, profile_id)",
+    "CREATE INDEX IF NOT EXISTS tags_profile ON tags(profile_id, key, value)",
     "CREATE TABLE IF NOT EXISTS uploads(profile_id BIGINT PRIMARY KEY, "
     "content_type TEXT NOT NULL, body BYTEA NOT NULL)",
     "CREATE TABLE IF NOT EXISTS attachments(profile_id BIGINT NOT NULL, idx INTEGER NOT NULL, "
