@@ -422,24 +422,33 @@
 
 	/* ---- the table ---------------------------------------------------------------------- */
 
-	Flame.prototype.fillTable = function () {
-		if (!this.tbody) return;
+	/* All functions in the current order; each order is sorted once, searches filter it. */
+	Flame.prototype.sortedFuncs = function () {
 		var m = this.model, key = this.sortKey, desc = this.sortDesc, names = m.names;
-		var list = m.funcs;
-		if (this.query && this.matchNames) {
-			var mn = this.matchNames;
-			list = list.filter(function (id) { return mn[id]; });
-		}
-		list = list.slice();
-		var fs = m.fself, ft = m.ftotal;
-		var cmp;
+		var ck = key + (desc ? '-' : '+');
+		this.sortCache = this.sortCache || {};
+		if (this.sortCache[ck]) return this.sortCache[ck];
+		var fs = m.fself, ft = m.ftotal, cmp;
 		if (key === 'name')
 			cmp = function (a, b) { return names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0; };
 		else if (key === 'total')
 			cmp = function (a, b) { return ft[a] - ft[b] || fs[a] - fs[b]; };
 		else
 			cmp = function (a, b) { return fs[a] - fs[b] || ft[a] - ft[b]; };
+		var list = m.funcs.slice();
 		list.sort(desc ? function (a, b) { return cmp(b, a); } : cmp);
+		return (this.sortCache[ck] = list);
+	};
+
+	Flame.prototype.fillTable = function () {
+		if (!this.tbody) return;
+		var m = this.model, key = this.sortKey, desc = this.sortDesc, names = m.names;
+		var fs = m.fself, ft = m.ftotal;
+		var list = this.sortedFuncs();
+		if (this.query && this.matchNames) {
+			var mn = this.matchNames;
+			list = list.filter(function (id) { return mn[id]; });
+		}
 		var limit = this.opts.tableRows || 200, total = m.total[0], unit = this.unit;
 		var frag = document.createDocumentFragment();
 		for (var r = 0; r < list.length && r < limit; r++) {
