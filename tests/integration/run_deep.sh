@@ -7,7 +7,7 @@ set -euo pipefail
 . "$KILN_SOURCE_DIR/tests/integration/workloads/run_lib.bash"
 require_perf
 
-kiln_run "$T/out" -u 60 -e "sCPU freq=999" -- "$W/run-work" deep 3 2
+kiln_run "$T/out" -u 60 -e "sCPU freq=1999" -- "$W/run-work" deep 4 2
 [ "$RUN_STATUS" = 0 ] || fail "status $RUN_STATUS"
 dump "$T/out" >"$T/dump"
 awk -F'\t' '$5 ~ /;recurse$/' "$T/dump" >"$T/deep"
