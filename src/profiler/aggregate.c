@@ -54,6 +54,7 @@ struct aggregator {
 	struct hindex sample_ix;
 	struct strtab names;
 	int64_t total;
+	struct hmap warned_elf; /* hash of paths already reported as lacking symbols */
 };
 
 struct aggregator *aggregator_new(void)
@@ -81,6 +82,7 @@ void aggregator_free(struct aggregator *a)
 	vec_release(&a->samples);
 	hindex_release(&a->sample_ix);
 	strtab_release(&a->names);
+	hmap_release(&a->warned_elf);
 	free(a);
 }
 
@@ -313,6 +315,28 @@ static int cmp_by_elf(const void *x, const void *y, void *ctx)
 	return a->addr < b->addr ? -1 : a->addr > b->addr;
 }
 
+/* The symbolizer's name for an address it knows nothing about: "file+0x1234". */
+static bool is_fallback_name(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+	return name && n && !strncmp(name, base, n) && !strncmp(name + n, "+0x", 3);
+}
+
+/* Says once per run, per binary, that most of its frames have no names, and what to do. */
+static void warn_unsymbolized(struct aggregator *a, const char *path, size_t unnamed, size_t n)
+{
+	if (!path || !*path || unnamed * 2 < n || !unnamed)
+		return;
+	bool created = false;
+	uint64_t *slot = hmap_upsert(&a->warned_elf, hash_bytes(path, strlen(path), 0), &created);
+	if (!slot || !created)
+		return;
+	LOG_WARN("symbolize: '%s' has no symbols for %zu of its %zu sampled addresses (stripped?): "
+		 "its frames read 'name+0xoffset'; install its debug package or keep .symtab "
+		 "(see docs/troubleshooting.md)",
+		 path, unnamed, n);
+}
+
 /* Locations for every ELF frame of one ELF, symbolized in one batch. */
 static int build_elf_group(struct aggregator *a, const struct aggregate_build_opts *opts,
 			   struct pprof_builder *b, const uint32_t *ids, size_t n, uint64_t *locs)
@@ -324,6 +348,7 @@ static int build_elf_group(struct aggregator *a, const struct aggregate_build_op
 	uint32_t *count = calloc(n, sizeof(*count));
 	struct sym_frame *out = calloc(max_frames, sizeof(*out));
 	struct pprof_line *lines = NULL;
+	size_t unnamed = 0;
 	int ret = -ENOMEM;
 	if (!addrs || !start || !count || !out)
 		goto free_all;
@@ -369,7 +394,10 @@ static int build_elf_group(struct aggregator *a, const struct aggregate_build_op
 		locs[ids[i]] = pprof_builder_location(b, mapping, f->pc, lines, nl);
 		if (!locs[ids[i]])
 			goto free_all;
+		if (used >= 0 && count[i] && is_fallback_name(out[start[i]].name, base))
+			unnamed++;
 	}
+	warn_unsymbolized(a, path, unnamed, n);
 	ret = 0;
 free_all:
 	free(lines);
