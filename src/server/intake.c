@@ -637,6 +637,27 @@ int intake_parse(const struct http_request *req, const struct intake_opts *opts,
 	}
 	u->attachments = atts;
 
+	/* A Datadog agent relaying uploads here adds its own tags (host, default_env, agent
+	 * version, container tags); the upload's own tags win over them. */
+	static const char *const relay_headers[] = {"x-datadog-additional-tags",
+						    "x-datadog-container-tags"};
+	for (size_t h = 0; h < 2; h++) {
+		struct store_tag *extra = NULL;
+		size_t nextra = 0, ecap = 0;
+		if (intake_split_tags(a, http_header(req, relay_headers[h]), ",", &extra, &nextra,
+				      &ecap) < 0)
+			goto nomem;
+		for (size_t i = 0; i < nextra; i++) {
+			const char *key =
+			    !strcmp(extra[i].key, "default_env") ? "env" : extra[i].key;
+			if (tag_value(tags, ntags, key))
+				continue;
+			if (push_tag(a, &tags, &ntags, &tcap, key, strlen(key), extra[i].value,
+				     strlen(extra[i].value)) < 0)
+				goto nomem;
+		}
+	}
+
 	/* Identity, from the tags (the last occurrence wins) and the headers. */
 	u->tags = tags;
 	u->ntags = ntags;

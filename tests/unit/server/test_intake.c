@@ -254,6 +254,17 @@ static void test_dd_trace_js_fixture(void)
 	CHECK(fabs(u->wall_seconds - 10.065706) < 1e-6);
 	CHECK(u->heap_live_bytes > 0);
 	CHECK(isnan(u->alloc_bytes_per_s));
+	intake_upload_release(&up);
+
+	/* Relayed by a Datadog agent: its tags fill what the upload lacks, never override. */
+	q.headers[q.r.nheaders++] =
+	    (struct http_kv){"x-datadog-additional-tags",
+			     "host:agent-box,default_env:fallback,agent_version:7.60.0"};
+	buf_reset(&err);
+	CHECK_INT_EQ(intake_parse(&q.r, NULL, &up, &err), 0);
+	CHECK_STR_EQ(up.up.host, "agent-box");
+	CHECK_STR_EQ(up.up.env, "test");
+	CHECK_STR_EQ(tag(&up.up, "agent_version"), "7.60.0");
 out:
 	intake_upload_release(&up);
 	buf_release(&err);
