@@ -293,7 +293,7 @@ void profiler_free(struct profiler *p)
 {
 	if (!p)
 		return;
-	exporter_free(p->exp, 10000);
+	exporter_free(p->exp, 5000); /* the program has exited: do not linger long */
 	pprof_builder_free(p->builder);
 	aggregator_free(p->agg);
 	symbolizer_free(p->sym);

@@ -59,4 +59,16 @@ kiln_run "$T/o7" -u 0.5 -- "$W/run-work" spin 1.7 1
 files=$(ls "$T"/o7/*.pprof | wc -l)
 echo "-u 0.5 over 1.7 s: $files profiles"
 [ "$files" -ge 3 ] || fail "-u 0.5: expected at least 3 profiles, got $files"
+# PID 1 of a PID namespace (a container's `exec kiln run app`): the program is PID 1 and
+# the periods that end while it runs are delivered.
+if [ "$(id -u)" = 0 ] && unshare -pf --mount-proc true 2>/dev/null; then
+	mkdir -p "$T/o8"
+	unshare -pf --mount-proc "$KILN" run --output-dir "$T/o8" -u 0.5 -- \
+		sh -c 'echo $$ >"$0"; "$1" spin 1.6 1 >/dev/null' "$T/pid1" "$W/run-work" 2>"$T/stderr8"
+	check_clean "$T/stderr8"
+	[ "$(cat "$T/pid1")" = 1 ] || fail "in a PID namespace the program is PID $(cat "$T/pid1"), not 1"
+	files=$(ls "$T"/o8/*.pprof 2>/dev/null | wc -l)
+	echo "PID 1: $files profiles"
+	[ "$files" -ge 1 ] || fail "PID 1: no profile delivered"
+fi
 echo "PASS"
