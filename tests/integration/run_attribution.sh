@@ -36,4 +36,7 @@ within "$full" 100 2 || fail "only $full% of work samples have a complete stack"
 tids=$(awk -F'\t' '{print $3}' "$T/work" | sort -u | wc -l)
 [ "$tids" -eq 3 ] || fail "expected 3 thread ids, got $tids"
 grep -q $'\trun-work\t' "$T/dump" || fail "thread_name label missing"
+# Mappings carry the GNU build id of the binary.
+"$W/run-pprof-dump" -m "$T"/out/*.pprof >"$T/maps"
+grep -qE "/run-work"$'\t''[0-9a-f]{40}$' "$T/maps" || fail "no build id on run-work's mapping: $(cat "$T/maps")"
 echo "PASS"
