@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,8 @@ static int parse_rfc3339(const char *s, int64_t *ns)
 	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	int64_t days = (int64_t)era * 146097 + doe - 719468;
 	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off;
+	if (secs > INT64_MAX / 1000000000 - 1 || secs < INT64_MIN / 1000000000 + 1)
+		return -EINVAL; /* outside 1677..2262, what int64 nanoseconds can hold */
 	*ns = secs * 1000000000 + frac;
 	return 0;
 }
@@ -183,9 +186,10 @@ int query_parse_time(const char *s, int64_t *ns)
 		if (!isdigit((unsigned char)*p))
 			all_digits = false;
 	if (all_digits) {
-		if (strlen(s) > 15)
-			return -EINVAL;
-		*ns = strtoll(s, NULL, 10) * 1000000;
+		long long ms = strlen(s) > 15 ? LLONG_MAX : strtoll(s, NULL, 10);
+		if (ms > INT64_MAX / 1000000)
+			return -EINVAL; /* past year 2262 */
+		*ns = (int64_t)ms * 1000000;
 		return 0;
 	}
 	return parse_rfc3339(s, ns);

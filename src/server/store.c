@@ -5,6 +5,7 @@
 #include "server/store.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ int store_parse_duration(const char *s, int64_t *ns)
 	if (!s || !*s)
 		return -EINVAL;
 	double v = strtod(s, &end);
-	if (end == s || v < 0)
+	if (end == s || !(v >= 0) || isinf(v)) /* also rejects nan */
 		return -EINVAL;
 	double mul;
 	if (!strcmp(end, "s") || !*end)
@@ -72,7 +73,7 @@ int store_parse_duration(const char *s, int64_t *ns)
 	else
 		return -EINVAL;
 	double r = v * mul * 1e9;
-	if (r > 9e18)
+	if (!(r <= 9e18))
 		return -EINVAL;
 	*ns = (int64_t)r;
 	return 0;
