@@ -265,6 +265,51 @@ size_t agent_container_id(const char *cgroup, size_t len, char *out, size_t n)
 	return 0;
 }
 
+/* The path of the first line starting with `prefix`, as "<root><path>" in out. */
+static size_t cgroup_line_path(const char *cgroup, size_t len, const char *prefix, const char *root,
+			       char *out, size_t n)
+{
+	const char *p = cgroup, *end = cgroup + len;
+	size_t plen = strlen(prefix);
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - p) > plen && memcmp(p, prefix, plen) == 0 && p[plen] == '/') {
+			int w = snprintf(out, n, "%s%.*s", root, (int)(eol - p - (ptrdiff_t)plen),
+					 p + plen);
+			if (w > 0 && (size_t)w < n && !strstr(out, "/.."))
+				return (size_t)w;
+		}
+		p = eol + 1;
+	}
+	return 0;
+}
+
+size_t agent_cgroup_dir(const char *cgroup, size_t len, char *out, size_t n)
+{
+	size_t w = cgroup_line_path(cgroup, len, "0::", "/sys/fs/cgroup", out, n);
+	if (w == 0) {
+		/* v1: "<id>:memory:<path>" (the controller list may hold several names). */
+		const char *p = cgroup, *end = cgroup + len;
+		while (p < end && w == 0) {
+			const char *eol = memchr(p, '\n', (size_t)(end - p));
+			if (!eol)
+				eol = end;
+			const char *c1 = memchr(p, ':', (size_t)(eol - p));
+			const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
+			if (c2 && c2 - c1 - 1 == 6 && memcmp(c1 + 1, "memory", 6) == 0)
+				w = cgroup_line_path(c2 + 1, (size_t)(eol - c2 - 1), "",
+						     "/sys/fs/cgroup/memory", out, n);
+			p = eol + 1;
+		}
+	}
+	if (w == 0 && n)
+		out[0] = '\0';
+	return w;
+}
+
 int agent_tags_append(struct buf *out, const char *list)
 {
 	const char *p = list;

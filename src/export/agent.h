@@ -55,6 +55,14 @@ void agent_uuid(char out[37]);
 size_t agent_container_id(const char *cgroup, size_t len, char *out, size_t n);
 
 /*
+ * The cgroup directory whose inode identifies this process's cgroup when no container id is
+ * found (Datadog-Entity-ID: in-<inode>): "/sys/fs/cgroup<path>" from the cgroup v2 line
+ * "0::<path>", else "/sys/fs/cgroup/memory<path>" from the v1 memory controller line.
+ * Returns the length written to out (NUL-terminated), or 0.
+ */
+size_t agent_cgroup_dir(const char *cgroup, size_t len, char *out, size_t n);
+
+/*
  * Joins tag lists into one tags_profiler string: each list is comma-separated "key:value";
  * entries are trimmed, empty entries skipped, commas inside an entry are impossible by
  * construction. Appends to out. 0 or -ENOMEM.

@@ -70,7 +70,8 @@ struct exporter {
 	char *info_json;
 	char *where; /* the agent address for messages */
 	char container_id[80];
-	char *external_env; /* DD_EXTERNAL_ENV, sent as Datadog-External-Env */
+	char *external_env;    /* DD_EXTERNAL_ENV, sent as Datadog-External-Env */
+	uint64_t cgroup_inode; /* without a container id: Datadog-Entity-ID: in-<inode> */
 	struct agent_endpoint ep;
 	bool upload;
 	enum pprof_compression comp;
@@ -364,6 +365,8 @@ static enum post_result post(struct exporter *e, struct item *it, long timeout_m
 	if (e->container_id[0]) {
 		h = add_header(h, "Datadog-Container-ID: %s", e->container_id);
 		h = add_header(h, "Datadog-Entity-ID: ci-%s", e->container_id);
+	} else if (e->cgroup_inode) {
+		h = add_header(h, "Datadog-Entity-ID: in-%" PRIu64, e->cgroup_inode);
 	}
 	if (!h) {
 		buf_puts(why, "out of memory");
@@ -683,8 +686,13 @@ static void read_container_id(struct exporter *e)
 {
 	struct buf cg = BUF_INIT;
 
-	if (buf_read_file(&cg, "/proc/self/cgroup", 1 << 16) == 0 && cg.len > 0)
-		agent_container_id(cg.data, cg.len, e->container_id, sizeof(e->container_id));
+	char dir[512];
+	struct stat st;
+
+	if (buf_read_file(&cg, "/proc/self/cgroup", 1 << 16) == 0 && cg.len > 0 &&
+	    agent_container_id(cg.data, cg.len, e->container_id, sizeof(e->container_id)) == 0 &&
+	    agent_cgroup_dir(cg.data, cg.len, dir, sizeof(dir)) > 0 && stat(dir, &st) == 0)
+		e->cgroup_inode = (uint64_t)st.st_ino;
 	buf_release(&cg);
 }
 

@@ -126,6 +126,25 @@ static void test_container_id(void)
 	CHECK_INT_EQ(agent_container_id(docker, strlen(docker), id, 10), 0);
 }
 
+static void test_cgroup_dir(void)
+{
+	char dir[256];
+	const char *v2 = "0::/system.slice/app.service\n";
+	const char *mixed = "9:name=systemd:/\n4:memory:/process_api/86e8849\n1:cpu:/\n0::/\n";
+	const char *v1 = "5:cpu,cpuacct:/x\n4:memory:/kubepods/pod1\n";
+	const char *evil = "0::/../../etc\n";
+
+	CHECK_INT_EQ(agent_cgroup_dir(v2, strlen(v2), dir, sizeof(dir)), 39);
+	CHECK_STR_EQ(dir, "/sys/fs/cgroup/system.slice/app.service");
+	CHECK(agent_cgroup_dir(mixed, strlen(mixed), dir, sizeof(dir)) > 0);
+	CHECK_STR_EQ(dir, "/sys/fs/cgroup/");
+	CHECK(agent_cgroup_dir(v1, strlen(v1), dir, sizeof(dir)) > 0);
+	CHECK_STR_EQ(dir, "/sys/fs/cgroup/memory/kubepods/pod1");
+	CHECK_INT_EQ(agent_cgroup_dir(evil, strlen(evil), dir, sizeof(dir)), 0);
+	CHECK_INT_EQ(agent_cgroup_dir("", 0, dir, sizeof(dir)), 0);
+	CHECK_INT_EQ(agent_cgroup_dir(v2, strlen(v2), dir, 10), 0);
+}
+
 static void test_tags(void)
 {
 	struct buf t = BUF_INIT;
@@ -240,6 +259,7 @@ int main(void)
 	RUN(test_rfc3339);
 	RUN(test_uuid_boundary);
 	RUN(test_container_id);
+	RUN(test_cgroup_dir);
 	RUN(test_tags);
 	RUN(test_event_and_multipart);
 	RUN(test_spool_format);

@@ -12,12 +12,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "export/agent.h"
 #include "export/export.h"
 #include "pprof/builder.h"
 #include "pprof/pprof.h"
@@ -337,6 +339,23 @@ static void check_upload(const struct server *s, int id, int i, const char *want
 	CHECK(has_header(&h, "\r\nDD-EVP-ORIGIN-VERSION: " KILN_VERSION "\r\n"));
 	CHECK(has_header(&h, "\r\nUser-Agent: kiln/" KILN_VERSION "\r\n"));
 	CHECK(has_header(&h, "\r\nDD-API-KEY: k3y\r\n"));
+	/* Entity headers as this process's cgroup dictates (ci-<container id> or in-<inode>). */
+	struct buf cg = BUF_INIT;
+	char cid[80], cdir[512], line[160] = "";
+	struct stat cst;
+	if (buf_read_file(&cg, "/proc/self/cgroup", 1 << 16) == 0 && cg.len > 0) {
+		if (agent_container_id(cg.data, cg.len, cid, sizeof(cid)))
+			snprintf(line, sizeof(line), "\r\nDatadog-Entity-ID: ci-%s\r\n", cid);
+		else if (agent_cgroup_dir(cg.data, cg.len, cdir, sizeof(cdir)) &&
+			 stat(cdir, &cst) == 0)
+			snprintf(line, sizeof(line), "\r\nDatadog-Entity-ID: in-%llu\r\n",
+				 (unsigned long long)cst.st_ino);
+	}
+	buf_release(&cg);
+	if (line[0])
+		CHECK(has_header(&h, line));
+	else
+		CHECK(!has_header(&h, "Datadog-Entity-ID"));
 	const char *ct =
 	    h.data ? strstr(h.data, "Content-Type: multipart/form-data; boundary=") : NULL;
 	CHECK(ct != NULL);
