@@ -175,6 +175,14 @@ struct proc_elf *proc_elf_open(const char *open_path, const char *map_path)
 		errno = -err;
 		return NULL;
 	}
+	/* libelf mapped the whole file: the descriptor is not needed any more (a profiler of
+	 * a whole host would otherwise hold one per ELF file). */
+	size_t mapped = 0;
+	if (elf_rawfile(e->elf, &mapped) && mapped == (size_t)st.st_size &&
+	    elf_cntl(e->elf, ELF_C_FDDONE) == 0) {
+		close(e->fd);
+		e->fd = -1;
+	}
 	return e;
 close_fd:
 	close(fd);

@@ -600,7 +600,9 @@ const struct proc_map *proc_table_find(struct proc_table *pt, int pid, uint64_t 
 		if (p && p->backfilled_once && now - p->last_backfill_ns < BACKFILL_INTERVAL_NS)
 			return NULL;
 		if (proc_table_load(pt, pid) < 0) {
-			p = process_get(pt, pid);
+			/* Remember the failure too (the process may be gone), so that every
+			 * frame of its samples does not retry /proc. */
+			p = process_get_or_add(pt, pid);
 			if (p) {
 				p->last_backfill_ns = now;
 				p->backfilled_once = true;

@@ -38,13 +38,21 @@ uint32_t debuginfo_crc32(uint32_t crc, const void *data, size_t len)
 	return ~crc;
 }
 
-static bool file_crc(int fd, uint32_t *out)
+static bool file_crc(const struct proc_elf *d, uint32_t *out)
 {
+	size_t size = 0;
+	const char *raw = elf_rawfile(d->elf, &size);
+	if (raw) {
+		*out = debuginfo_crc32(0, raw, size);
+		return true;
+	}
+	if (d->fd < 0)
+		return false;
 	uint8_t buf[65536];
 	uint32_t crc = 0;
 	off_t off = 0;
 	ssize_t n;
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+	while ((n = pread(d->fd, buf, sizeof(buf), off)) > 0) {
 		crc = debuginfo_crc32(crc, buf, (size_t)n);
 		off += n;
 	}
@@ -66,7 +74,7 @@ static struct proc_elf *try_open(const char *path, const struct proc_elf *elf, b
 			return d;
 	} else if (check_crc) {
 		uint32_t got;
-		if (file_crc(d->fd, &got) && got == crc)
+		if (file_crc(d, &got) && got == crc)
 			return d;
 	} else {
 		return d;
@@ -109,7 +117,7 @@ struct proc_elf *debuginfo_find(const struct proc_elf *elf)
 {
 	char path[8800];
 	struct proc_elf *d;
-	if (elf->fd < 0)
+	if (elf->image)
 		return NULL; /* in-memory images (the vdso, fuzz inputs) have no files around */
 	if (elf->build_id[0] && strlen(elf->build_id) > 2) {
 		snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", debug_root,

@@ -65,6 +65,11 @@ static void test_records(void)
 	proc_table_on_exit(pt, P1, P1);
 	CHECK(proc_table_find(pt, P1, 0x2f000) == NULL);
 	CHECK_STR_EQ(proc_table_comm(pt, P1), "");
+	/* A pid /proc does not know is looked up once, then remembered for a while. */
+	CHECK(proc_table_find(pt, P1 + 100, 0x1000) == NULL);
+	CHECK(proc_table_find(pt, P1 + 100, 0x2000) == NULL);
+	CHECK_STR_EQ(proc_table_comm(pt, P1 + 100), "");
+	proc_table_on_exit(pt, P1 + 100, P1 + 100);
 	proc_table_gc(pt);
 	proc_table_free(pt);
 }
@@ -117,7 +122,8 @@ static void test_self(void)
 	CHECK_STR_EQ(proc_elf_path(m->elf), exe);
 
 	/* libc: a shared object at its own bias, shared ELF for every mapping lookup. */
-	const struct proc_map *lm = proc_table_find(pt, getpid(), (uint64_t)(uintptr_t)&gnu_get_libc_version);
+	const struct proc_map *lm =
+	    proc_table_find(pt, getpid(), (uint64_t)(uintptr_t)&gnu_get_libc_version);
 	CHECK(lm && lm->elf && strstr(proc_elf_path(lm->elf), "libc"));
 	if (lm && lm->elf) {
 		readelf_build_id(proc_elf_path(lm->elf), want, sizeof(want));

@@ -6,6 +6,7 @@
 
 #include "ks_lib.h"
 #include "proc/elf.h"
+#include "symbolize/debuginfo.h"
 #include "symbolize/symbolize.h"
 #include "test.h"
 
@@ -123,6 +124,7 @@ static void test_debuglink(void)
 		return;
 	struct symbolizer *s = symbolizer_new(&(struct symbolize_opts){0});
 	struct sym_frame f[16];
+	CHECK_INT_EQ(debuginfo_crc32(0, "123456789", 9), 0xcbf43926u); /* .gnu_debuglink's CRC */
 	sym1(s, e, addr[KS_STATIC], f); /* from the debug file's .symtab */
 	CHECK_STR_EQ(f[0].name, "ks_static");
 	symbolizer_free(s);
