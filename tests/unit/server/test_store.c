@@ -500,6 +500,32 @@ static void test_api(void)
 	api_free(api);
 }
 
+struct twin {
+	struct store *s;
+	int failures;
+};
+
+/* Both servers store the same never-seen stacks at the same time: the dedupe must end with
+ * one row per stack and no failed upload (conflicts wait or retry). */
+static void *twin_thread(void *arg)
+{
+	struct twin *t = arg;
+	for (int i = 0; i < 6; i++) {
+		char fa[32], fb[32];
+		snprintf(fa, sizeof(fa), "twin_a%d", i);
+		snprintf(fb, sizeof(fb), "twin_b%d", i);
+		struct up x;
+		up_init(&x, "svc-twin", "prod", "1", T0 + (400 + i) * SEC);
+		struct stk s[] = {{{"main", fa, fb}, 3, 0, 0}, {{"main", fb, fa}, 4, 0, 0}};
+		up_attach(&x, "cpu.pprof", "cpu", "nanoseconds", s, 2);
+		int64_t id;
+		if (store_put(t->s, &x.u, &id) < 0)
+			t->failures++;
+		up_release(&x);
+	}
+	return NULL;
+}
+
 static void test_shared(void)
 {
 	struct buf err = BUF_INIT;
@@ -526,6 +552,30 @@ static void test_shared(void)
 	CHECK_INT_EQ(ftree_function(t, "new_fn", self, total), 0);
 	CHECK_INT_EQ(self[0], 9);
 	ftree_free(t);
+
+	pthread_t th[2];
+	struct twin tw[2] = {{store, 0}, {other, 0}};
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, twin_thread, &tw[i]);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT_EQ(tw[i].failures, 0);
+	}
+	struct arena a;
+	struct store_query tq = {0};
+	arena_init(&a, 0);
+	CHECK_INT_EQ(query_parse("service:svc-twin", &a, &tq, &err), 0);
+	t = ftree_new();
+	CHECK_INT_EQ(ftree_load(t, other, &tq, "cpu/nanoseconds", NULL, 0, NULL), 0);
+	CHECK_INT_EQ(ftree_build(t, other), 0);
+	CHECK_INT_EQ(ftree_total(t, 0), 2 * 6 * 7);
+	CHECK_INT_EQ(ftree_function(t, "twin_a3", self, total), 0);
+	CHECK_INT_EQ(self[0], 2 * 4);
+	CHECK_INT_EQ(total[0], 2 * 7);
+	/* root, main, then per i: a, a->b, b, b->a */
+	CHECK_INT_EQ(ftree_node_count(t), 2 + 6 * 4);
+	ftree_free(t);
+	arena_release(&a);
 	store_close(other);
 	buf_release(&err);
 }
