@@ -10,6 +10,8 @@ packages=(
 	# libraries (DESIGN.md §3)
 	zlib1g-dev libzstd-dev liblz4-dev libelf-dev libdw-dev libcurl4-openssl-dev
 	libmicrohttpd-dev libsqlite3-dev libpq-dev
+	# C++ demangling in src/symbolize: libiberty cp-demangle, linking exception (docs/symbols.md)
+	libiberty-dev
 	# test peers: Go's pprof, a real PostgreSQL, a real browser, scripting
 	golang-go postgresql python3 curl procps chromium chromium-driver
 	# benchmarks
