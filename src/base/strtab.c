@@ -1,7 +1,9 @@
 /*
  * strtab.c: string table with interning. Bytes live in an arena; an hindex over
- * (hash, id) finds equal strings. Duplicates added with strtab_add are indexed too; the
- * lowest id wins on lookup because probing returns them in insertion order.
+ * (hash, id) finds equal strings. Only the first of equal strings is indexed: a duplicate
+ * added with strtab_add gets its own id but stays out of the index, so lookups find the
+ * lowest id and many duplicates (decoded tables can hold thousands) do not build one long
+ * probe chain.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,6 +34,15 @@ void strtab_release(struct strtab *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static int64_t find(const struct strtab *t, const char *s, size_t len, uint64_t h)
+{
+	uint32_t id;
+	for (size_t it = 0; hindex_probe(&t->index, h, &it, &id);)
+		if (t->v[id].len == len && !memcmp(t->v[id].s, s, len))
+			return id;
+	return -ENOENT;
+}
+
 int64_t strtab_add(struct strtab *t, const char *s, size_t len)
 {
 	if (len > UINT32_MAX || t->len >= UINT32_MAX)
@@ -48,20 +59,11 @@ int64_t strtab_add(struct strtab *t, const char *s, size_t len)
 	if (!copy)
 		return -ENOMEM;
 	uint64_t h = hash_bytes(s, len, t->seed);
-	if (hindex_insert(&t->index, h, (uint32_t)t->len) < 0)
+	if (find(t, s, len, h) < 0 && hindex_insert(&t->index, h, (uint32_t)t->len) < 0)
 		return -ENOMEM;
 	t->v[t->len].s = copy;
 	t->v[t->len].len = (uint32_t)len;
 	return (int64_t)t->len++;
-}
-
-static int64_t find(const struct strtab *t, const char *s, size_t len, uint64_t h)
-{
-	uint32_t id;
-	for (size_t it = 0; hindex_probe(&t->index, h, &it, &id);)
-		if (t->v[id].len == len && !memcmp(t->v[id].s, s, len))
-			return id;
-	return -ENOENT;
 }
 
 int64_t strtab_find(const struct strtab *t, const char *s, size_t len)
