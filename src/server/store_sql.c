@@ -24,8 +24,8 @@
 #include "base/hash.h"
 #include "base/log.h"
 
-#define CACHE_MAX_ENTRIES (1u << 21)
-#define FRAMES_CACHE_MAX ((size_t)16 << 20) /* u64 words */
+#define CACHE_MAX_ENTRIES (1u << 20)	   /* ~24 MB per hash-to-id map at most */
+#define FRAMES_CACHE_MAX ((size_t)4 << 20) /* u64 words: 32 MB, ~200k stacks */
 #define IN_CHUNK 500
 
 struct sqlv sqlv_text(const char *s)
