@@ -6,7 +6,9 @@
  * its own connection, never a worker. MHD de-chunks request bodies; this layer appends them
  * to a per-request buffer bounded by max_request_size. A body that grows beyond the limit
  * is answered 413: at once when Content-Length announces it, otherwise after the rest of the
- * body has been read and discarded (never stored). Each request gets an arena freed when
+ * body has been read and discarded (never stored). The bodies of all requests together are
+ * bounded too (max_buffered): beyond it an upload is answered 503 so the client retries
+ * later, instead of the server growing without limit. Each request gets an arena freed when
  * MHD reports it complete; a counter of requests in progress lets shutdown drain uploads
  * that have been accepted before closing the store.
  */
@@ -32,6 +34,7 @@
 #include "base/log.h"
 
 #define DEFAULT_MAX_REQUEST ((size_t)64 << 20)
+#define DEFAULT_MAX_BUFFERED ((size_t)256 << 20)
 #define MAX_HEADERS 128
 #define MAX_QUERY 128
 
@@ -40,6 +43,8 @@ struct http_server {
 	struct MHD_Daemon *unix_d;
 	char *unix_path; /* removed on free */
 	size_t max_request;
+	size_t max_buffered;
+	atomic_size_t buffered; /* body bytes held by all requests */
 	http_handler_fn fn;
 	void *ctx;
 	atomic_int active;
@@ -50,6 +55,8 @@ struct req_ctx {
 	struct arena arena;
 	struct buf body;
 	bool too_large;
+	bool busy;	/* max_buffered reached: answered 503 */
+	size_t counted; /* bytes of this body counted in buffered */
 	bool responded;
 };
 
@@ -92,8 +99,7 @@ void http_error(struct http_response *resp, int status, const char *fmt, ...)
 
 /* ---- MHD glue ------------------------------------------------------------------------------ */
 
-__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt,
-							     va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -181,6 +187,13 @@ static const char *remote_addr(struct arena *a, struct MHD_Connection *conn)
 	return arena_strdup(a, host);
 }
 
+static void release_body(struct http_server *s, struct req_ctx *rc)
+{
+	atomic_fetch_sub(&s->buffered, rc->counted);
+	rc->counted = 0;
+	buf_release(&rc->body);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -213,15 +226,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 
 	if (*upload_data_size) {
-		if (!rc->too_large) {
-			if (rc->body.len + *upload_data_size > s->max_request) {
-				rc->too_large = true;
-				buf_release(&rc->body);
-			} else if (buf_append(&rc->body, upload_data, *upload_data_size) < 0) {
-				return MHD_NO;
-			}
-		}
+		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		if (rc->too_large || rc->busy)
+			return MHD_YES;
+		if (rc->body.len + n > s->max_request) {
+			rc->too_large = true;
+			release_body(s, rc);
+			return MHD_YES;
+		}
+		if (atomic_fetch_add(&s->buffered, n) + n > s->max_buffered) {
+			atomic_fetch_sub(&s->buffered, n);
+			rc->busy = true;
+			release_body(s, rc);
+			return MHD_YES;
+		}
+		rc->counted += n;
+		if (buf_append(&rc->body, upload_data, n) < 0)
+			return MHD_NO;
 		return MHD_YES;
 	}
 	if (rc->responded)
@@ -230,6 +252,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (rc->too_large)
 		return send_error(conn, 413,
 				  "request body larger than the limit (--max-request-size)");
+	if (rc->busy) {
+		LOG_WARN("http: request bodies in progress exceed %zu bytes: answering 503",
+			 s->max_buffered);
+		return send_error(conn, 503,
+				  "server busy: too many uploads in progress; retry later");
+	}
 
 	struct http_kv headers[MAX_HEADERS], query[MAX_QUERY];
 	struct kv_collect hc = {.a = &rc->arena, .kv = headers, .max = MAX_HEADERS, .lower = true};
@@ -256,7 +284,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	enum MHD_Result ret = send_response(conn, &resp);
 	buf_release(&resp.body);
 	/* The body is no longer needed once the handler answered. */
-	buf_release(&rc->body);
+	release_body(s, rc);
 	return ret;
 }
 
@@ -267,7 +295,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct req_ctx *rc = *con_cls;
 	if (!rc)
 		return;
-	buf_release(&rc->body);
+	release_body(s, rc);
 	arena_release(&rc->arena);
 	free(rc);
 	*con_cls = NULL;
@@ -388,6 +416,13 @@ struct http_server *http_server_start(const struct http_server_opts *opts, http_
 	s->fn = fn;
 	s->ctx = ctx;
 	s->max_request = opts->max_request_size ? opts->max_request_size : DEFAULT_MAX_REQUEST;
+	s->max_buffered = opts->max_buffered;
+	if (!s->max_buffered) {
+		s->max_buffered = 4 * s->max_request;
+		if (s->max_buffered < DEFAULT_MAX_BUFFERED)
+			s->max_buffered = DEFAULT_MAX_BUFFERED;
+	}
+	atomic_init(&s->buffered, 0);
 	atomic_init(&s->active, 0);
 	if (!opts->listen && !opts->unix_socket) {
 		buf_printf(err, "http: nothing to listen on");

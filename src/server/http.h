@@ -59,6 +59,8 @@ struct http_server_opts {
 	const char *listen;	  /* "127.0.0.1:8126", "[::1]:8126", ":8126"; NULL = none */
 	const char *unix_socket;  /* path of a Unix socket to listen on too; NULL = none */
 	size_t max_request_size;  /* decoded body bytes; beyond: 413 (0 = 64 MiB) */
+	size_t max_buffered;	  /* all bodies together; beyond: 503 (0 = 4 x max_request_size,
+				     at least 256 MiB) */
 	unsigned threads;	  /* worker threads (0 = 4) */
 	unsigned timeout_s;	  /* idle connection timeout (0 = 45 s) */
 	unsigned max_connections; /* 0 = 1000 */

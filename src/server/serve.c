@@ -356,6 +356,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_LOG_MODE,
 	OPT_RETENTION,
+	OPT_MAX_BUFFERED,
 };
 
 static const struct option long_opts[] = {
@@ -410,6 +411,12 @@ int serve_main(int argc, char **argv)
 			if (parse_size(optarg, &hopts.max_request_size) < 0) {
 				fprintf(stderr, "kiln serve: bad --max-request-size '%s'\n",
 					optarg);
+				return 2;
+			}
+			break;
+		case OPT_MAX_BUFFERED:
+			if (parse_size(optarg, &hopts.max_buffered) < 0) {
+				fprintf(stderr, "kiln serve: bad --max-buffered '%s'\n", optarg);
 				return 2;
 			}
 			break;

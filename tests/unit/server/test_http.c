@@ -230,6 +230,50 @@ static void test_limits(void)
 	buf_release(&req);
 }
 
+static void test_memory_budget(void)
+{
+	struct buf err = BUF_INIT, out = BUF_INIT, req = BUF_INIT;
+	struct http_server_opts o = {
+	    .listen = "127.0.0.1:0", .max_request_size = 1000, .max_buffered = 1500};
+	struct http_server *s = http_server_start(&o, echo, NULL, &err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	unsigned port = http_server_port(s);
+	/* A holds 900 bytes of its body; B's 1000 would exceed the 1500-byte budget. */
+	int a = connect_tcp(AF_INET, port);
+	buf_puts(&req, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+	for (int i = 0; i < 900; i++)
+		buf_putc(&req, 'a');
+	CHECK(write_all(a, req.data, req.len));
+	struct buf b = BUF_INIT;
+	buf_puts(
+	    &b, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n");
+	for (int i = 0; i < 1000; i++)
+		buf_putc(&b, 'b');
+	/* Wait until the server has taken A's bytes (A is answered only when complete). */
+	for (int i = 0; i < 500; i++) {
+		int st = request(AF_INET, port, b.data, &out);
+		if (st == 503)
+			break;
+		usleep(10000);
+	}
+	CHECK(out.data && strstr(out.data, "server busy") != NULL);
+	for (int i = 0; i < 100; i++)
+		buf_putc(&req, 'a');
+	CHECK(write_all(a, req.data + req.len - 100, 100));
+	CHECK_INT_EQ(read_response(a, &out), 200);
+	CHECK(out.data && strstr(out.data, "\"len\":1000") != NULL);
+	close(a);
+	/* A's bytes are released: B fits now. */
+	CHECK_INT_EQ(request(AF_INET, port, b.data, &out), 200);
+	http_server_free(s);
+	buf_release(&b);
+	buf_release(&err);
+	buf_release(&out);
+	buf_release(&req);
+}
+
 static void test_unix_ipv6_slow_client_quiesce(void)
 {
 	struct buf err = BUF_INIT, out = BUF_INIT;
@@ -315,6 +359,7 @@ int main(void)
 {
 	RUN(test_fixture_replay_and_keepalive);
 	RUN(test_limits);
+	RUN(test_memory_budget);
 	RUN(test_unix_ipv6_slow_client_quiesce);
 	RUN(test_bad_listen);
 	return test_done();
