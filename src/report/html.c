@@ -42,10 +42,11 @@ struct tree {
 	struct tnode *nodes; /* owned */
 	size_t len, cap;
 	struct strtab names;
-	struct hmap edges; /* (parent << 32 | name) -> child node */
-	int64_t scale;	   /* gcd of the stack values (0: none yet); the data is divided by it */
-	size_t stacks;	   /* stacks merged (value > 0) */
-	size_t skipped;	   /* stacks with a value <= 0 */
+	struct hmap edges;  /* (parent << 32 | name) -> child node */
+	struct hmap by_ptr; /* frame string address -> name id: callers repeat their strings */
+	int64_t scale;	    /* gcd of the stack values (0: none yet); the data is divided by it */
+	size_t stacks;	    /* stacks merged (value > 0) */
+	size_t skipped;	    /* stacks with a value <= 0 */
 };
 
 static int tree_add_node(struct tree *t, uint32_t name, uint32_t depth)
@@ -66,6 +67,7 @@ static int tree_add_node(struct tree *t, uint32_t name, uint32_t depth)
 
 static void tree_release(struct tree *t)
 {
+	hmap_release(&t->by_ptr);
 	free(t->nodes);
 	strtab_release(&t->names);
 	hmap_release(&t->edges);
@@ -84,17 +86,21 @@ static int tree_init(struct tree *t, size_t hint)
 	err = hmap_init(&t->edges, hint);
 	if (err < 0)
 		goto undo_names;
+	err = hmap_init(&t->by_ptr, 0);
+	if (err < 0)
+		goto undo_maps;
 	root = strtab_intern_str(&t->names, ROOT_NAME);
 	if (root < 0) {
 		err = (int)root;
-		goto undo_edges;
+		goto undo_maps;
 	}
 	err = tree_add_node(t, (uint32_t)root, 0);
 	if (err < 0)
-		goto undo_edges;
+		goto undo_maps;
 	return 0;
 
-undo_edges:
+undo_maps:
+	hmap_release(&t->by_ptr);
 	hmap_release(&t->edges);
 undo_names:
 	strtab_release(&t->names);
@@ -127,13 +133,24 @@ static int tree_add_stack(struct tree *t, const struct report_stack *s)
 	    s->value > INT64_MAX - t->nodes[0].total ? INT64_MAX : t->nodes[0].total + s->value;
 	for (size_t f = 0; f < s->nframes; f++) {
 		const char *frame = s->frames[f] ? s->frames[f] : UNKNOWN_NAME;
-		int64_t name = strtab_intern_str(&t->names, frame);
+		uint64_t *known = hmap_get(&t->by_ptr, (uint64_t)(uintptr_t)frame);
+		int64_t name;
 		bool created;
 		uint64_t *slot;
 		uint32_t child;
 
-		if (name < 0)
-			return (int)name;
+		if (known) {
+			name = (int64_t)*known;
+		} else {
+			int err;
+
+			name = strtab_intern_str(&t->names, frame);
+			if (name < 0)
+				return (int)name;
+			err = hmap_put(&t->by_ptr, (uint64_t)(uintptr_t)frame, (uint64_t)name);
+			if (err < 0)
+				return err;
+		}
 		slot = hmap_upsert(&t->edges, (uint64_t)node << 32 | (uint64_t)name, &created);
 		if (!slot)
 			return -ENOMEM;
