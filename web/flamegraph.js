@@ -26,7 +26,10 @@
  *
  * The returned object: zoom(i), reset(), search(text) (substring, case-insensitive, or a
  * regular expression written /re/flags), select(name) (highlight one function, null clears),
- * setInverted(b), redraw(), destroy(), stats() and the fields lastDrawMs, nodeCount.
+ * sortBy('self' | 'total' | 'name'), setInverted(b), redraw(), destroy(); for tests and
+ * embedding pages: find(name) (its widest node), frameRect(i) (where node i is drawn),
+ * stats(), model (the typed arrays) and lastDrawMs. Node indices are pre-order positions.
+ * KilnFlame.formatValue(v, unit) formats a value the way the graph does.
  *
  * Everything from profiles is drawn with fillText or set with textContent, never parsed as
  * HTML.
