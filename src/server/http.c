@@ -371,7 +371,10 @@ static int unix_listener(const char *path, struct buf *err)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		goto fail;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 256) < 0) {
+	/* Like the Datadog agent's apm.socket, any local user may connect (as over loopback
+	 * TCP); restrict the directory to restrict access. */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(fd, 256) < 0) {
 		int e = errno;
 		close(fd);
 		errno = e;

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -305,6 +306,8 @@ static void test_unix_ipv6_slow_client_quiesce(void)
 				     &out),
 			     200);
 
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0666);
 	int fd = connect_unix(path);
 	CHECK(fd >= 0);
 	if (fd >= 0) {
