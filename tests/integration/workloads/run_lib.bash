@@ -58,6 +58,11 @@ share() {
 	awk -F'\t' -v re="$1" '{t+=$1; if ($5 ~ re) m+=$1} END{if (!t) print 0; else printf "%.1f\n", 100*m/t}' "$2"
 }
 
+# top FILE: the heaviest stacks of a dump, to stderr (for failure reports).
+top() {
+	awk -F'\t' '{s[$5]+=$1} END{for (k in s) print s[k], k}' "$1" | sort -rn | head -8 | cut -c1-300 >&2
+}
+
 total() {
 	awk -F'\t' '{t+=$1} END{print t+0}' "$1"
 }
