@@ -6,8 +6,8 @@
  * usage: kiln_bench_gen_profile OUT.pprof [SAMPLES [LOCATIONS]]
  *
  * Deterministic (fixed seed), so runs compare. Stacks are random walks from 8 roots down a
- * fixed call graph (each location calls 4 + a few skewed others), so they share prefixes and
- * caller/callee edges the way a real program's do, and nearly every sample is distinct.
+ * fixed call graph (each location calls 4 others), so they share prefixes and caller/callee
+ * edges the way a real program's do, and nearly every sample is distinct.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -86,15 +86,16 @@ int main(int argc, char **argv)
 	}
 	uint64_t stack[64];
 	for (size_t s = 0; s < nsamples; s++) {
-		size_t depth = 8 + next() % 40;
+		size_t depth = 16 + next() % 32;
 		/* A random walk down a fixed call graph: every location calls 4 others, so
-		 * stacks share prefixes and edges like a real program's, yet are distinct. */
+		 * stacks share prefixes and edges like a real program's, yet are distinct.
+		 * Sample values are skewed (1-8 periods, mostly 1). */
 		size_t li = next() % 8;
 		for (size_t d = 0; d < depth; d++) {
 			stack[depth - 1 - d] = locs[li];
-			li = (li * 2654435761u + (next() % 4) * 40503u + 17u + pick(64)) % nlocs;
+			li = (li * 2654435761u + (next() % 4) * 40503u + 17u) % nlocs;
 		}
-		int64_t v[2] = {1, 10000000 * (int64_t)(1 + next() % 3)};
+		int64_t v[2] = {1, 10000000 * (int64_t)(1 + pick(8))};
 		if (pprof_builder_add_sample(b, stack, depth, v, NULL, 0) < 0)
 			goto out;
 	}

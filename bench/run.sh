@@ -86,7 +86,7 @@ read -r gw gc gm < <(echo "$go_line" | awk '{ print $(NF-2), $(NF-1), $NF }')
 	echo "## report: kiln report vs go tool pprof"
 	echo
 	echo "Profile: \`kiln_bench_gen_profile OUT $samples $locations\` — $samples samples of" \
-		"distinct stacks (8–47 frames) over $locations locations (10 % with an inlined" \
+		"distinct stacks (16–47 frames) over $locations locations (10 % with an inlined" \
 		"frame) and $((locations * 3 / 10)) functions; gzip, $size bytes."
 	echo
 	echo "Each command: \`/usr/bin/time -f \"%e %U %S %M\" CMD > /dev/null\`, $runs runs," \

@@ -97,12 +97,12 @@ static int add_totals(struct report_stacks *rs, const uint32_t *frames, size_t n
 	if (!n)
 		return 0;
 	uint64_t stamp = ++rs->nstamp;
-	rs->flat.items[frames[0]] += value;
+	rs->flat.items[frames[0]] = report_add(rs->flat.items[frames[0]], value);
 	for (size_t i = 0; i < n; i++) {
 		if (rs->stamp.items[frames[i]] == stamp)
 			continue;
 		rs->stamp.items[frames[i]] = stamp;
-		rs->cum.items[frames[i]] += value;
+		rs->cum.items[frames[i]] = report_add(rs->cum.items[frames[i]], value);
 	}
 	return 0;
 }
@@ -117,7 +117,7 @@ static int add_stack(struct report_stacks *rs, const uint32_t *frames, size_t n,
 		struct report_stack_rec *s = &rs->stacks.items[id];
 		if (s->len == n &&
 		    !memcmp(&rs->frames.items[s->off], frames, n * sizeof(*frames))) {
-			s->value += value;
+			s->value = report_add(s->value, value);
 			return 0;
 		}
 	}
@@ -151,7 +151,7 @@ int report_stacks_add_names(struct report_stacks *rs, const char *const *names, 
 	}
 	rs->nsamples++;
 	rs->nkept++;
-	rs->total += value < 0 ? -value : value;
+	rs->total = report_add(rs->total, report_abs(value));
 	rc = rs->keep_stacks ? add_stack(rs, ids.items, n, value)
 			     : add_totals(rs, ids.items, n, value);
 out_ids:
@@ -405,9 +405,10 @@ int report_stacks_add_profile(struct report_stacks *rs, const struct pprof_profi
 		int64_t v = sample_index < s->nvalues ? s->values[sample_index] : 0;
 		size_t lo = 0; /* first location kept (leaf side) */
 
-		v *= sign;
+		if (sign < 0)
+			v = report_sub(0, v);
 		rs->nsamples++;
-		rs->total += v < 0 ? -v : v;
+		rs->total = report_add(rs->total, report_abs(v));
 
 		vec_clear(&idx);
 		if (vec_reserve(&idx, s->nlocations) < 0) {
@@ -460,8 +461,9 @@ int report_stacks_add_profile(struct report_stacks *rs, const struct pprof_profi
 				rc = -ENOMEM;
 				goto out;
 			}
-			memcpy(&frames.items[frames.len], &t.nodes.items[li->off],
-			       li->n * sizeof(uint32_t));
+			if (li->n)
+				memcpy(&frames.items[frames.len], &t.nodes.items[li->off],
+				       li->n * sizeof(uint32_t));
 			frames.len += li->n;
 		}
 		rc = rs->keep_stacks ? add_stack(rs, frames.items, frames.len, v)

@@ -35,6 +35,25 @@
 #include "base/vec.h"
 #include "pprof/pprof.h"
 
+/*
+ * Sums of values from outside can overflow int64; kiln report wraps them (two's complement)
+ * instead of invoking undefined behaviour, so a hostile file gives odd numbers, never a crash.
+ */
+static inline int64_t report_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
+static inline int64_t report_sub(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
+static inline int64_t report_abs(int64_t v)
+{
+	return v < 0 ? (int64_t)(0 - (uint64_t)v) : v;
+}
+
 /* Compiled --focus / --ignore expressions; a NULL-pattern filter keeps everything. */
 struct report_filter {
 	bool has_focus;

@@ -11,10 +11,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 
-static int64_t abs64(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
+#define abs64 report_abs
 
 static double pct(int64_t v, int64_t total)
 {
@@ -54,7 +51,7 @@ static size_t select_rows(const struct report_view *v, const struct report_top *
 			continue;
 		if (selected)
 			selected[n] = i;
-		*shown_flat += t->rows.items[i].flat;
+		*shown_flat = report_add(*shown_flat, t->rows.items[i].flat);
 		n++;
 	}
 	return n;
@@ -94,7 +91,7 @@ int report_write_top(FILE *out, const struct report_view *v, const struct report
 	fprintf(out, "%14s %7s %7s %14s %7s  %s\n", "flat", "flat%", "sum%", "cum", "cum%", "name");
 	for (size_t i = 0; i < shown; i++) {
 		const struct report_row *r = &t->rows.items[sel[i]];
-		sum += r->flat;
+		sum = report_add(sum, r->flat);
 		fprintf(out, "%14" PRId64 " %6.2f%% %6.2f%% %14" PRId64 " %6.2f%%  %s\n", r->flat,
 			pct(r->flat, t->total), pct(sum, t->total), r->cum, pct(r->cum, t->total),
 			report_stacks_name(rs, r->name));
@@ -241,8 +238,8 @@ int report_write_diff(FILE *out, const struct report_view *v, const char *const 
 	write_files_header(out, "New", v->files, v->nfiles);
 	fprintf(out, "Type: %s (%s)\n", type_name(v), unit_name(v));
 	fprintf(out, "Total: %" PRId64 " -> %" PRId64 " (%+" PRId64 ", %+.2f%%)\n", d->total_base,
-		d->total_new, d->total_new - d->total_base,
-		pct(d->total_new - d->total_base, d->total_base));
+		d->total_new, report_sub(d->total_new, d->total_base),
+		pct(report_sub(d->total_new, d->total_base), d->total_base));
 	if (n < d->rows.len)
 		fprintf(out, "Showing top %zu changes out of %zu\n", n, d->rows.len);
 	fprintf(out, "%14s %14s %14s %14s %14s %14s  %s\n", "flat base", "flat new", "flat diff",
@@ -252,8 +249,8 @@ int report_write_diff(FILE *out, const struct report_view *v, const char *const 
 		fprintf(out,
 			"%14" PRId64 " %14" PRId64 " %+14" PRId64 " %14" PRId64 " %14" PRId64
 			" %+14" PRId64 "  %s\n",
-			r->flat_base, r->flat_new, r->flat_new - r->flat_base, r->cum_base,
-			r->cum_new, r->cum_new - r->cum_base, r->name);
+			r->flat_base, r->flat_new, report_sub(r->flat_new, r->flat_base),
+			r->cum_base, r->cum_new, report_sub(r->cum_new, r->cum_base), r->name);
 	}
 	return ferror(out) ? -EIO : 0;
 }

@@ -10,10 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t abs64(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
+#define abs64 report_abs
 
 struct sort_row {
 	struct report_row row;
@@ -50,7 +47,7 @@ int report_top_compute(struct report_top *t, const struct report_stacks *rs)
 	if (!flat || !cum || !stamp)
 		goto out_arrays;
 
-	if (!rs->keep_stacks) {
+	if (!rs->keep_stacks && rs->flat.len) {
 		memcpy(flat, rs->flat.items, rs->flat.len * sizeof(*flat));
 		memcpy(cum, rs->cum.items, rs->cum.len * sizeof(*cum));
 	}
@@ -59,12 +56,12 @@ int report_top_compute(struct report_top *t, const struct report_stacks *rs)
 		const uint32_t *fr = &rs->frames.items[s->off];
 		if (!s->value || !s->len)
 			continue;
-		flat[fr[0]] += s->value;
+		flat[fr[0]] = report_add(flat[fr[0]], s->value);
 		for (uint32_t i = 0; i < s->len; i++) {
 			if (stamp[fr[i]] == si + 1)
 				continue;
 			stamp[fr[i]] = si + 1;
-			cum[fr[i]] += s->value;
+			cum[fr[i]] = report_add(cum[fr[i]], s->value);
 		}
 	}
 
@@ -81,10 +78,11 @@ int report_top_compute(struct report_top *t, const struct report_stacks *rs)
 		sorted[nrows].row =
 		    (struct report_row){.name = (uint32_t)n, .flat = flat[n], .cum = cum[n]};
 		sorted[nrows].name = report_stacks_name(rs, (uint32_t)n);
-		t->flat_sum += flat[n];
+		t->flat_sum = report_add(t->flat_sum, flat[n]);
 		nrows++;
 	}
-	qsort(sorted, nrows, sizeof(*sorted), cmp_rows);
+	if (nrows > 1)
+		qsort(sorted, nrows, sizeof(*sorted), cmp_rows);
 	for (size_t i = 0; i < nrows; i++)
 		t->rows.items[i] = sorted[i].row;
 	t->rows.len = nrows;
@@ -117,10 +115,12 @@ long report_top_find(const struct report_top *t, const struct report_stacks *rs,
 static int cmp_diff(const void *a, const void *b)
 {
 	const struct report_diff_row *l = a, *r = b;
-	int64_t lf = abs64(l->flat_new - l->flat_base), rf = abs64(r->flat_new - r->flat_base);
+	int64_t lf = abs64(report_sub(l->flat_new, l->flat_base)),
+		rf = abs64(report_sub(r->flat_new, r->flat_base));
 	if (lf != rf)
 		return lf > rf ? -1 : 1;
-	int64_t lc = abs64(l->cum_new - l->cum_base), rc = abs64(r->cum_new - r->cum_base);
+	int64_t lc = abs64(report_sub(l->cum_new, l->cum_base)),
+		rc = abs64(report_sub(r->cum_new, r->cum_base));
 	if (lc != rc)
 		return lc > rc ? -1 : 1;
 	return strcmp(l->name, r->name);
@@ -180,7 +180,8 @@ int report_diff_compute(struct report_diff *d, const struct report_stacks *base_
 			d->rows.items[kept++] = *r;
 	}
 	d->rows.len = kept;
-	qsort(d->rows.items, d->rows.len, sizeof(*d->rows.items), cmp_diff);
+	if (d->rows.len > 1)
+		qsort(d->rows.items, d->rows.len, sizeof(*d->rows.items), cmp_diff);
 	rc = 0;
 out_join:
 	strtab_release(&join);

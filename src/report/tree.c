@@ -31,10 +31,7 @@ struct tree {
 	FILE *out;
 };
 
-static int64_t abs64(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
+#define abs64 report_abs
 
 static int child_of(struct tree *t, uint32_t parent, uint32_t name, uint32_t *out)
 {
@@ -82,7 +79,7 @@ static int print_children(struct tree *t, uint32_t parent, int depth)
 	for (uint32_t c = t->nodes.items[parent].first_child; c; c = t->nodes.items[c - 1].next) {
 		if (abs64(t->nodes.items[c - 1].cum) < t->cutoff || !t->nodes.items[c - 1].cum) {
 			hidden++;
-			hidden_cum += t->nodes.items[c - 1].cum;
+			hidden_cum = report_add(hidden_cum, t->nodes.items[c - 1].cum);
 			continue;
 		}
 		if (vec_push(&kids, c - 1) < 0) {
@@ -90,7 +87,8 @@ static int print_children(struct tree *t, uint32_t parent, int depth)
 			goto out;
 		}
 	}
-	qsort_r(kids.items, kids.len, sizeof(uint32_t), cmp_child, t);
+	if (kids.len > 1)
+		qsort_r(kids.items, kids.len, sizeof(uint32_t), cmp_child, t);
 	int indent = depth > 64 ? 64 : depth;
 	for (size_t i = 0; i < kids.len; i++) {
 		const struct tnode *n = &t->nodes.items[kids.items[i]];
@@ -125,14 +123,14 @@ int report_tree_write(FILE *out, const struct report_stacks *rs, int64_t cutoff)
 		uint32_t cur = 0;
 		if (!s->value)
 			continue;
-		t.nodes.items[0].cum += s->value;
+		t.nodes.items[0].cum = report_add(t.nodes.items[0].cum, s->value);
 		for (uint32_t i = s->len; i-- > 0;) {
 			rc = child_of(&t, cur, fr[i], &cur);
 			if (rc < 0)
 				goto out_tree;
-			t.nodes.items[cur].cum += s->value;
+			t.nodes.items[cur].cum = report_add(t.nodes.items[cur].cum, s->value);
 		}
-		t.nodes.items[cur].self += s->value;
+		t.nodes.items[cur].self = report_add(t.nodes.items[cur].self, s->value);
 	}
 	fprintf(out, "%14s %7s %14s  %s\n", "cum", "cum%", "self", "call tree (root first)");
 	rc = print_children(&t, 0, 0);
