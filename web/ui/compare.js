@@ -71,11 +71,12 @@ export async function renderCompare(main, params) {
 	out.appendChild(legend());
 	const tree = r.tree;
 	const ta = r.total || 0, tb = r.total_b || 0;
-	/* per function: shares of A and B (self), from the tree's nodes */
-	const fa = new Float64Array(tree.names.length), fb = new Float64Array(tree.names.length);
-	for (let i = 0; i < tree.count; i++) {
-		fa[tree.name[i]] += ta ? tree.total[i] / ta : 0;
-		fb[tree.name[i]] += tb ? tree.total_b[i] / tb : 0;
+	/* per function name: shares of A and B (node totals summed), from the tree's nodes */
+	const fa = new Map(), fb = new Map();
+	for (let i = 1; i < tree.count; i++) {
+		const nm = tree.names[tree.name[i]];
+		fa.set(nm, (fa.get(nm) || 0) + (ta ? tree.total[i] / ta : 0));
+		fb.set(nm, (fb.get(nm) || 0) + (tb ? tree.total_b[i] / tb : 0));
 	}
 	const grid = h('div', { class: 'k-cmp-grid' });
 	const box = h('div', { class: 'k-flame-box' });
@@ -83,16 +84,12 @@ export async function renderCompare(main, params) {
 	grid.appendChild(box);
 	grid.appendChild(table);
 	out.appendChild(grid);
-	const nameId = new Map(tree.names.map((n, i) => [n, i]));
 	const ui = mountFlame(box, tree, {
 		unit: '',
 		value: (i) => 50 * ((ta ? tree.total[i] / ta : 0) + (tb ? tree.total_b[i] / tb : 0)),
 		state: st,
 		onState: keep,
-		colors: (nm) => {
-			const id = nameId.get(nm);
-			return id == null || id === 0 ? '#cfcac2' : diffColor(fa[id], fb[id]);
-		},
+		colors: (nm, id) => (id === 0 || !fa.has(nm) ? '#cfcac2' : diffColor(fa.get(nm), fb.get(nm))),
 	});
 	window.kilnUI.flame = ui;
 	window.kilnUI.compare = r;
