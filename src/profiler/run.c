@@ -25,6 +25,9 @@
 #include "profiler/options.h"
 #include "profiler/profiler.h"
 
+/* From <syslog.h>, whose LOG_* priority macros clash with base/log.h's. */
+extern void closelog(void);
+
 enum { STATUS_READY = 'R', STATUS_FAILED = 'F' };
 
 static void exec_command(const struct run_options *o)
@@ -48,6 +51,10 @@ static void profiler_process(const struct run_options *o, int target, int status
 {
 	/* Hold none of the caller's descriptors (pipes a caller waits on to close), except
 	 * stderr for messages and the status pipe; and survive a closed stderr pipe. */
+	/* The log target's descriptor (a file, the syslog socket) is among those closed below:
+	 * drop it first and reopen it after, so no message lands in a reused descriptor. */
+	log_set_mode("stderr");
+	closelog();
 	if (status_fd < 3) { /* kiln was started with stdin or stdout closed */
 		int fd = fcntl(status_fd, F_DUPFD_CLOEXEC, 3);
 		if (fd >= 0)
@@ -57,6 +64,8 @@ static void profiler_process(const struct run_options *o, int target, int status
 		close_range(3, (unsigned)status_fd - 1, 0);
 	close_range((unsigned)status_fd + 1, ~0U, 0);
 	signal(SIGPIPE, SIG_IGN);
+	if (log_set_mode(o->log_mode) < 0)
+		log_set_mode("stderr");
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull >= 0) {
 		dup2(devnull, STDIN_FILENO);

@@ -59,6 +59,11 @@ kiln_run "$T/o7" -u 0.5 -- "$W/run-work" spin 1.7 1
 files=$(ls "$T"/o7/*.pprof | wc -l)
 echo "-u 0.5 over 1.7 s: $files profiles"
 [ "$files" -ge 3 ] || fail "-u 0.5: expected at least 3 profiles, got $files"
+# --log_mode FILE: the profiler's messages go to the file (it is reopened after the
+# profiler process closes the descriptors it inherited).
+kiln_run "$T/o9" -l info -o "$T/kiln.log" -- "$W/run-work" spin 0.3 1
+grep -q "profiler: done: [1-9]" "$T/kiln.log" || fail "-o FILE: no profiler messages in the file"
+
 # PID 1 of a PID namespace (a container's `exec kiln run app`): the program is PID 1 and
 # the periods that end while it runs are delivered.
 if [ "$(id -u)" = 0 ] && unshare -pf --mount-proc true 2>/dev/null; then
