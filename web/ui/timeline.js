@@ -23,7 +23,20 @@ export async function renderTimeline(panel, p) {
 	}
 	const unit = unitOf(t.type);
 	const isTime = /nanoseconds/.test(t.type || '');
-	const s0 = t.start_ns, s1 = t.end_ns > s0 ? t.end_ns : s0 + 1;
+	/* the profile's span, or the samples' own when they fall outside it (clock skew) */
+	let lo = Infinity, hi = -Infinity;
+	for (const th of threads)
+		for (let k = 0; k < th.end_ns.length; k++) {
+			const e = th.end_ns[k];
+			if (e - (isTime ? th.value[k] : 0) < lo) lo = e - (isTime ? th.value[k] : 0);
+			if (e > hi) hi = e;
+		}
+	let s0 = t.start_ns, s1 = t.end_ns > s0 ? t.end_ns : s0 + 1;
+	const span = s1 - s0;
+	if (lo < s0 - span * 0.05 || hi > s1 + span * 0.05) {
+		s0 = lo;
+		s1 = hi > lo ? hi : lo + 1;
+	}
 	const leafOf = (k) => { const s = t.stacks[k] || []; return t.names[s[s.length - 1]] || ''; };
 	panel.appendChild(h('p', { class: 'k-muted' }, `${threads.length} threads, ${t.attachment} ${t.type}; ` +
 		'bars are coloured by leaf function; hover for the stack.' +
@@ -99,5 +112,8 @@ export async function renderTimeline(panel, p) {
 		tip.style.top = (my + 12) + 'px';
 	});
 	canvas.addEventListener('mouseleave', () => { tip.hidden = true; });
-	window.kilnUI.timeline = { threads: threads.length, bars: () => bars.length, data: t };
+	window.kilnUI.timeline = {
+		threads: threads.length, data: t, bars: () => bars.length,
+		inView: () => bars.filter((b) => b[1] >= LABEL - 1 && b[2] <= canvas.clientWidth + 1).length,
+	};
 }
