@@ -86,6 +86,7 @@ export async function renderCompare(main, params) {
 	out.appendChild(grid);
 	const ui = mountFlame(box, tree, {
 		unit: '',
+		table: false,
 		value: (i) => 50 * ((ta ? tree.total[i] / ta : 0) + (tb ? tree.total_b[i] / tb : 0)),
 		state: st,
 		onState: keep,
@@ -120,5 +121,5 @@ function legend() {
 	return h('div', { class: 'k-legend' }, item(diffColor(0.1, 0.3), 'more in B'),
 		item(diffColor(0.3, 0.1), 'less in B'), item(DIFF_COLORS.onlyA, 'only in A'),
 		item(DIFF_COLORS.onlyB, 'only in B'), item(DIFF_COLORS.same, 'unchanged'),
-		h('span', { class: 'k-muted' }, ' Widths: mean of the two sides\' shares (%).'));
+		h('span', { class: 'k-muted' }, ' Colour: change of the function\'s total share; width: mean of the two sides\' shares (%).'));
 }

@@ -6,10 +6,11 @@
 import { h, clear, toCompact } from './util.js';
 
 /*
- * mountFlame(box, tree, {unit, state, onState, colors}): draws tree (server format) into box.
+ * mountFlame(box, tree, {unit, state, onState, colors, value, table}): draws tree (server format) into box.
  * state: {zoom: node index, search: text, inverted: bool, fn: selected function} from the URL;
  * onState(patch) is called when the user changes any of them. colors(name) → CSS colour
- * overrides the component's palette (diff mode). Returns {flame, destroy()}.
+ * overrides the component's palette (diff mode); value(i) sets node widths; table: false hides
+ * the component's top table. Returns {flame, destroy()}.
  */
 export function mountFlame(box, tree, opts) {
 	const o = opts || {};
@@ -23,6 +24,7 @@ export function mountFlame(box, tree, opts) {
 	const emit = (patch) => { if (o.onState) o.onState(patch); };
 	const flame = window.KilnFlame.create(wrap, data, {
 		unit: o.unit,
+		table: o.table,
 		inverted: !!st.inverted,
 		onZoom: (i) => emit({ zoom: i || null }),
 		onSearch: (text) => emit({ search: text || null }),
