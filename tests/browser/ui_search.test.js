@@ -99,6 +99,29 @@ test('the list sorts by a column', async () => {
 	assert.deepEqual(s, [XSS, 'cart', 'checkout', 'native-a']);
 });
 
+test('the list is paginated', async () => {
+	await u.navigate(page, '#/search?from=now-1h&limit=3');
+	assert.deepEqual(await text('.k-profiles tbody .k-svc'), ['native-a', XSS, 'cart']);
+	assert.match(await page.textContent('.k-pager'), /1–3 of 4/);
+	await u.after(page, () => page.click('.k-next'));
+	assert.deepEqual(await text('.k-profiles tbody .k-svc'), ['checkout']);
+	assert.match(await page.evaluate(() => location.hash), /offset=3/);
+	assert.equal(await page.isDisabled('.k-next'), true);
+	await u.after(page, () => page.click('.k-prev'));
+	assert.equal((await text('.k-profiles tbody .k-svc')).length, 3);
+});
+
+test('the hostile name stays text on its profile page', async () => {
+	await u.navigate(page, '#/search?from=now-1h&q=host%3Aweb-3');
+	await u.after(page, () => page.click('.k-profiles tbody .k-svc'));
+	assert.equal(await page.textContent('.k-ptitle'), XSS);
+	await u.after(page, () => page.click('.k-tab[data-tab=info]'));
+	assert.match(await page.textContent('.k-panel'), /service\s*<img src=x onerror=window\.__xss=1>/);
+	assert.equal(await page.evaluate(() => window.__xss), undefined);
+	assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0);
+	await u.screenshot(page, 'ui-profile-xss');
+});
+
 test('a deep link loads the aggregated flame graph of a query, with hotA on top', async () => {
 	await u.navigate(page, '#/search?from=now-1h&q=runtime%3Anodejs&view=flame&type=cpu%2Fnanoseconds');
 	await page.waitForSelector('.kf-table');

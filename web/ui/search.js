@@ -17,7 +17,7 @@ export const RANGES = [
 export const DEFAULT_FROM = 'now-1d';
 const FACETS = [['env', 'Env'], ['service', 'Service'], ['version', 'Version'], ['host', 'Host'],
 	['runtime', 'Runtime'], ['language', 'Language']];
-const PAGE = 50;
+const PAGE = 50; /* rows per page unless the URL says limit= */
 
 /* The query's terms, split like the server does (quotes keep spaces). */
 export function splitQuery(q) {
@@ -81,6 +81,7 @@ export async function renderSearch(main, params) {
 		view: params.get('view') || 'list',
 		type: params.get('type') || '',
 		offset: +params.get('offset') || 0,
+		limit: params.get('limit') || '',
 		sort: params.get('sort') || '',
 		dir: params.get('dir') || 'desc',
 		facets: params.get('facets') || '',
@@ -102,14 +103,18 @@ export async function renderSearch(main, params) {
 
 	const common = { q: st.q, from: st.from, to: st.to };
 	const extra = st.facets.split(',').map((s) => s.trim()).filter(Boolean);
-	const searchP = api('search', { ...common, limit: PAGE, offset: st.offset, facets: extra.join(',') });
-	renderStrip(strip, common);
+	const limit = Math.min(Math.max(+st.limit || PAGE, 1), 1000);
+	const searchP = api('search', { ...common, limit, offset: st.offset, facets: extra.join(',') });
+	const stripDone = renderStrip(strip, common);
 	let res;
 	try {
 		res = await searchP;
 	} catch (e) {
-		clear(side);
+		strip.hidden = true;
+		side.hidden = true;
 		clear(body).appendChild(errorBlock(e));
+		body.appendChild(h('p', { class: 'k-muted' }, 'Queries are key:value terms separated by spaces, ' +
+			'e.g. ', h('code', null, 'service:checkout env:prod -host:web-3 version:1.*'), '.'));
 		return;
 	}
 	renderFacets(side, res.facets || {}, extra, st, go);
@@ -119,12 +124,14 @@ export async function renderSearch(main, params) {
 	body.appendChild(tabs);
 	if (!res.total) {
 		body.appendChild(emptyState(st));
+		await stripDone;
 		return;
 	}
 	const panel = h('div', { class: 'k-panel' });
 	body.appendChild(panel);
 	if (st.view === 'flame') await renderAggregate(panel, st, common, keep, go);
 	else renderList(panel, res, st, go);
+	await stripDone;
 }
 
 function compareHref(st) {
@@ -152,13 +159,16 @@ async function renderStrip(strip, common) {
 	const now = Date.now();
 	const from = toMs(common.from, now) || now - 86400e3, to = toMs(common.to, now) || now;
 	const step = stepFor(from, to);
-	for (const [key, label] of MEASURES.slice(0, 3)) {
-		const slot = h('div', { class: 'k-strip-cell' });
+	await Promise.all(MEASURES.slice(0, 3).map(async ([key, label]) => {
+		const slot = h('div', { class: 'k-strip-cell', dataset: { measure: key } });
 		strip.appendChild(slot);
-		api('timeseries', { ...common, measure: key, step }).then((r) => {
+		try {
+			const r = await api('timeseries', { ...common, measure: key, step });
 			slot.appendChild(lineChart({ title: label, series: r.series, from, to, format: (v) => fmtMeasure(key, v) }));
-		}, (e) => slot.appendChild(errorBlock(e)));
-	}
+		} catch (e) {
+			slot.appendChild(errorBlock(e));
+		}
+	}));
 }
 
 function renderFacets(side, facets, extra, st, go) {
@@ -240,7 +250,7 @@ function renderList(panel, res, st, go) {
 	panel.appendChild(h('table', { class: 'k-table k-profiles' }, h('thead', null, thead), tbody));
 	const off = res.offset || 0;
 	panel.appendChild(h('div', { class: 'k-pager' },
-		h('button', { class: 'k-btn k-prev', disabled: off <= 0, onclick: () => go({ offset: Math.max(off - PAGE, 0) || null, sort: st.sort, dir: st.dir }) }, '← Newer'),
+		h('button', { class: 'k-btn k-prev', disabled: off <= 0, onclick: () => go({ offset: Math.max(off - (+st.limit || PAGE), 0) || null, sort: st.sort, dir: st.dir }) }, '← Newer'),
 		h('span', { class: 'k-muted' }, `${off + 1}–${off + rows.length} of ${res.total}` + (col ? ' (this page sorted by ' + col[1].toLowerCase() + ')' : '')),
 		h('button', { class: 'k-btn k-next', disabled: res.next_cursor == null, onclick: () => go({ offset: res.next_cursor, sort: st.sort, dir: st.dir }) }, 'Older →')));
 }
