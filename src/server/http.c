@@ -6,7 +6,8 @@
  * its own connection, never a worker. MHD de-chunks request bodies; this layer appends them
  * to a per-request buffer bounded by max_request_size. A body that grows beyond the limit
  * is answered 413: at once when Content-Length announces it, otherwise after the rest of the
- * body has been read and discarded (never stored). The bodies of all requests together are
+ * body has been read and discarded (never stored; a body running on past 8 times the limit
+ * is cut off). The bodies of all requests together are
  * bounded too (max_buffered): beyond it an upload is answered 503 so the client retries
  * later, instead of the server growing without limit. Each request gets an arena freed when
  * MHD reports it complete; a counter of requests in progress lets shutdown drain uploads
@@ -55,8 +56,9 @@ struct req_ctx {
 	struct arena arena;
 	struct buf body;
 	bool too_large;
-	bool busy;	/* max_buffered reached: answered 503 */
-	size_t counted; /* bytes of this body counted in buffered */
+	bool busy;	  /* max_buffered reached: answered 503 */
+	size_t counted;	  /* bytes of this body counted in buffered */
+	size_t discarded; /* bytes read and dropped after too_large/busy */
 	bool responded;
 };
 
@@ -228,8 +230,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (rc->too_large || rc->busy)
-			return MHD_YES;
+		if (rc->too_large || rc->busy) {
+			/* Discarded, so the client can read the answer after its body; but a
+			 * body running on past 8 times the limit is cut off (no answer). */
+			rc->discarded += n;
+			return rc->discarded / 8 > s->max_request ? MHD_NO : MHD_YES;
+		}
 		if (rc->body.len + n > s->max_request) {
 			rc->too_large = true;
 			release_body(s, rc);

@@ -216,6 +216,21 @@ static void test_limits(void)
 	}
 	buf_puts(&req, "0\r\n\r\n");
 	CHECK_INT_EQ(request(AF_INET, port, req.data, &out), 413);
+	/* A chunked body running on and on: the connection is cut (past 8 times the limit). */
+	int fd = connect_tcp(AF_INET, port);
+	buf_reset(&req);
+	buf_puts(&req, "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+	bool cut = false;
+	for (int i = 0; i < 10000 && !cut; i++) {
+		cut = !write_all(fd, req.data, req.len);
+		buf_reset(&req);
+		buf_puts(&req, "100\r\n");
+		for (int j = 0; j < 0x100; j++)
+			buf_putc(&req, 'c');
+		buf_puts(&req, "\r\n");
+	}
+	CHECK(cut);
+	close(fd);
 	/* Exactly at the limit is fine, and the server keeps serving. */
 	buf_reset(&req);
 	buf_puts(
