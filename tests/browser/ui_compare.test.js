@@ -76,6 +76,17 @@ test('the flame graph is coloured by change', async () => {
 	assert.ok(px[1] > px[0] && px[1] > px[2], `hotA pixel ${px}`);
 });
 
+test('hovering a frame shows its values in A and B', async () => {
+	const pt = await page.evaluate(() => {
+		const f = window.kilnUI.flame.flame, r = f.frameRect(f.find('hotB'));
+		const c = f.canvas.getBoundingClientRect();
+		return { x: c.left + r.x + r.w / 2, y: c.top + r.y + r.h / 2 };
+	});
+	await page.mouse.move(pt.x, pt.y);
+	const t = await page.textContent('.k-cmp-hover');
+	assert.match(t, /^hotB — A: 4\.00 s \(22\.2 %\), B: 8\.00 s \(50\.0 %\)$/);
+});
+
 test('clicking a change highlights the function in the graph', async () => {
 	await page.click('.k-changes tbody tr[data-name=newB]');
 	const r = await page.evaluate(() => ({ sel: window.kilnUI.flame.flame.selected, names: window.kilnUI.flame.flame.model.names, hash: location.hash }));

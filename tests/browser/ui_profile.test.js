@@ -150,6 +150,19 @@ test('downloads: the upload as received and the pprof decompressed', async () =>
 	assert.deepEqual(ui.dialogs, []);
 });
 
+test('a profile compares with its service\'s hour before', async () => {
+	const r = await (await fetch(server.url + '/api/v1/search?q=service:checkout')).json();
+	await u.navigate(page, '#/profile/' + r.profiles[0].id);
+	await u.after(page, () => page.click('.k-cmp-link'));
+	await page.waitForSelector('.k-changes');
+	const sum = await page.textContent('.k-cmp-sum');
+	assert.match(sum, /A service:checkout.*: 1 profiles/);
+	assert.match(sum, new RegExp('B id:' + r.profiles[0].id + '.*: 1 profiles'));
+	// the same program twice: no function changed by more than a rounding error
+	const d = await page.evaluate(() => window.kilnUI.compare.functions.map((f) => Math.abs(f.self_share_diff)));
+	assert.ok(Math.max(...d) < 1e-9, `max change ${Math.max(...d)}`);
+});
+
 test('an unknown profile shows the API error', async () => {
 	await u.navigate(page, '#/profile/999999');
 	assert.match(await page.textContent('.k-error-inline'), /404/);

@@ -92,6 +92,17 @@ export async function renderCompare(main, params) {
 		onState: keep,
 		colors: (nm, id) => (id === 0 || !fa.has(nm) ? '#cfcac2' : diffColor(fa.get(nm), fb.get(nm))),
 	});
+	/* the component's tooltip shows the mixed widths: say what each side had */
+	const hover = h('div', { class: 'k-cmp-hover k-muted' }, 'Hover a frame to see its values in A and B.');
+	box.insertBefore(hover, box.firstChild);
+	const fv = (v) => window.KilnFlame.formatValue(v, r.unit);
+	ui.flame.canvas.addEventListener('mousemove', (ev) => {
+		const i = ui.flame.nodeAt(ev);
+		if (i < 0 || i >= tree.count) return;
+		const a = tree.total[i], b = tree.total_b[i];
+		hover.textContent = `${i ? tree.names[tree.name[i]] : 'all'} — A: ${fv(a)} (${pct(ta ? a / ta : 0)}), ` +
+			`B: ${fv(b)} (${pct(tb ? b / tb : 0)})`;
+	});
 	window.kilnUI.flame = ui;
 	window.kilnUI.compare = r;
 	const rows = (r.functions || []).slice(0, 50).map((f) => {

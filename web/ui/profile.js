@@ -13,6 +13,13 @@ import { mountFlame } from './flame.js';
 import { renderTimeline } from './timeline.js';
 import { stepFor } from './search.js';
 
+/* This profile (B) against the same service's profiles of the hour before it (A). */
+function compareHref(p) {
+	const s = Math.floor(p.start_ns / 1e6), e = Math.ceil(p.end_ns / 1e6);
+	const q = 'service:' + (/[\s"]/.test(p.service) || !p.service ? JSON.stringify(p.service || '') : p.service);
+	return hashOf(['compare'], { q, from: String(s - 3600e3), to: String(s), q_b: 'id:' + p.id, from_b: String(s), to_b: String(e) });
+}
+
 const TABS = [['profiles', 'Profiles'], ['metrics', 'Metrics'], ['timeline', 'Timeline'], ['info', 'Runtime Info']];
 
 export async function renderProfile(main, id, params) {
@@ -54,7 +61,8 @@ export async function renderProfile(main, id, params) {
 			h('a', { class: 'k-dl-raw', href: apiUrl(`profiles/${p.id}/download`), download: '' }, 'as uploaded'),
 			(p.attachments || []).filter((a) => a.kind === 'pprof').map((a) =>
 				h('a', { class: 'k-dl-pprof', href: apiUrl(`profiles/${p.id}/attachments/${encodeURIComponent(a.name)}`), download: '' }, a.name + ' (pprof)')),
-			h('a', { href: back }, 'Other profiles of this service'))));
+			h('a', { href: back }, 'Other profiles of this service'),
+			h('a', { class: 'k-cmp-link', href: compareHref(p) }, 'Compare with the hour before'))));
 	const tabs = h('div', { class: 'k-tabs', role: 'tablist' });
 	for (const [k, label] of TABS)
 		tabs.appendChild(h('a', { class: 'k-tab' + (st.tab === k ? ' k-on' : ''), dataset: { tab: k }, href: hashOf(['profile', id], { tab: k === 'profiles' ? null : k, type: st.type, attachment: st.attachment }) }, label));
