@@ -110,6 +110,16 @@ test('timeline draws one lane per thread', async () => {
 	assert.ok(r.bars > 500, `bars ${r.bars}`);
 	assert.equal(r.inView, r.bars, 'every bar is inside the lane');
 	assert.match(r.legend, /hotA/);
+	// hovering a bar shows its thread and stack
+	const pt = await flame(() => {
+		const c = document.querySelector('.k-tl-canvas').getBoundingClientRect();
+		const b = window.kilnUI.timeline.bar(Math.floor(window.kilnUI.timeline.bars() / 2));
+		return { x: c.left + b.x, y: c.top + b.y };
+	});
+	await page.mouse.move(pt.x, pt.y);
+	await page.waitForSelector('.k-tl-tip:not([hidden])');
+	const tip = await page.textContent('.k-tl-tip');
+	assert.match(tip, /Main Event Loop/);
 	await u.screenshot(page, 'ui-profile-timeline');
 });
 

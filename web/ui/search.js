@@ -95,10 +95,16 @@ export async function renderSearch(main, params) {
 		rangePicker(st.from, st.to, (from, to) => go({ from, to })), qbox,
 		h('button', { class: 'k-btn k-primary', type: 'submit' }, 'Search'),
 		h('a', { class: 'k-btn', href: compareHref(st) }, 'Compare…'));
+	/* the query's terms as chips: an excluded value leaves the facets, its chip stays */
+	const terms = splitQuery(st.q);
+	const chips = h('div', { class: 'k-chips', hidden: !terms.length },
+		terms.map((t) => h('span', { class: 'k-chip' + (t.startsWith('-') ? ' k-chip-neg' : ''), dataset: { term: t } }, t,
+			h('button', { class: 'k-chip-x', title: 'Remove ' + t, 'aria-label': 'Remove ' + t,
+				onclick: () => go({ q: terms.filter((x) => x !== t).join(' ') }) }, '×'))));
 	const strip = h('div', { class: 'k-strip' });
 	const side = h('aside', { class: 'k-facets' }, h('p', { class: 'k-muted' }, 'Loading facets…'));
 	const body = h('section', { class: 'k-results' });
-	clear(main).appendChild(h('div', { class: 'k-page k-search' }, form, strip,
+	clear(main).appendChild(h('div', { class: 'k-page k-search' }, form, chips, strip,
 		h('div', { class: 'k-split' }, side, body)));
 
 	const common = { q: st.q, from: st.from, to: st.to };

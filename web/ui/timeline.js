@@ -114,6 +114,8 @@ export async function renderTimeline(panel, p) {
 	canvas.addEventListener('mouseleave', () => { tip.hidden = true; });
 	window.kilnUI.timeline = {
 		threads: threads.length, data: t, bars: () => bars.length,
+		/* the centre of bar k in canvas CSS pixels */
+		bar: (k) => bars[k] && { x: (bars[k][1] + bars[k][2]) / 2, y: bars[k][0] * LANE + LANE / 2 },
 		inView: () => bars.filter((b) => b[1] >= LABEL - 1 && b[2] <= canvas.clientWidth + 1).length,
 	};
 }
