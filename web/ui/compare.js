@@ -52,13 +52,16 @@ export async function renderCompare(main, params) {
 	const now = Date.now();
 	const describe = (q, f, t) => `${q || 'all profiles'}, ${fmtTime(toMs(f, now)) || 'start'} → ${fmtTime(toMs(t, now)) || 'now'}`;
 	let types, r;
+	const loading = h('p', { class: 'k-loading' }, 'Merging both sides…');
+	out.appendChild(loading);
 	try {
 		types = (await api('types', { q: st.q, from: st.from_b || st.from, to: st.to_b || st.to })).types || [];
 		r = await api('compare', { q: st.q, from: st.from, to: st.to, q_b: st.q_b, from_b: st.from_b, to_b: st.to_b, type: st.type, limit: 50 });
 	} catch (e) {
-		out.appendChild(errorBlock(e));
+		clear(out).appendChild(errorBlock(e));
 		return;
 	}
+	out.removeChild(loading);
 	const type = r.type || st.type;
 	out.appendChild(h('div', { class: 'k-bar' }, 'Profile type ', typePicker(types, type, (t) => go({ type: t }))));
 	out.appendChild(h('div', { class: 'k-cmp-sum' },

@@ -94,15 +94,16 @@ async function renderFlameTab(panel, p, st, go, keep) {
 	});
 	const bar = h('div', { class: 'k-bar' }, 'Profile type ', sel);
 	panel.appendChild(bar);
-	const box = h('div', { class: 'k-flame-box' });
+	const box = h('div', { class: 'k-flame-box' }, h('p', { class: 'k-loading' }, 'Loading the flame graph…'));
 	panel.appendChild(box);
 	let fg;
 	try {
 		fg = await api(`profiles/${p.id}/flamegraph`, { type: st.type, attachment: st.attachment });
 	} catch (e) {
-		box.appendChild(errorBlock(e));
+		clear(box).appendChild(errorBlock(e));
 		return;
 	}
+	clear(box);
 	const type = fg.type || st.type;
 	if (!st.type) for (const o of sel.options) o.selected = o.value.endsWith('\n' + type);
 	const unit = fg.unit || unitOf(type);

@@ -273,13 +273,16 @@ export function typePicker(types, current, onPick) {
 
 async function renderAggregate(panel, st, common, keep, go) {
 	let types, agg;
+	const loading = h('p', { class: 'k-loading' }, 'Merging the matching profiles…');
+	panel.appendChild(loading);
 	try {
 		types = (await api('types', common)).types || [];
 		agg = await api('aggregate', { ...common, type: st.type });
 	} catch (e) {
-		panel.appendChild(errorBlock(e));
+		clear(panel).appendChild(errorBlock(e));
 		return;
 	}
+	panel.removeChild(loading);
 	const type = agg.type || st.type;
 	panel.appendChild(h('div', { class: 'k-bar' }, 'Profile type ',
 		typePicker(types, type, (t) => go({ view: 'flame', type: t })),
