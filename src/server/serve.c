@@ -270,11 +270,16 @@ static void usage(FILE *f)
 	       "'), or postgresql://… (alias --data-dir)\n"
 	       "  --max-request-size N      largest upload body, bytes; K, M, G suffixes\n"
 	       "                            (default 64M); larger requests get 413\n"
+	       "  --max-buffered N          request bodies held at once, all connections\n"
+	       "                            together (default 4 x max-request-size, at least\n"
+	       "                            256M); beyond it uploads get 503 and clients retry\n"
 	       "  --threads N               HTTP worker threads (default 4)\n"
 	       "  --timeout SECONDS         idle connection timeout (default 45)\n"
 	       "  --max-connections N       concurrent connections (default 1000)\n"
 	       "  --api-key-file FILE       require this key as DD-API-KEY on uploads\n"
 	       "  --ui-api-key-file FILE    require this key for the UI and /api/v1/\n"
+	       "  --retention DURATION      delete profiles older than this (e.g. 14d, 12h;\n"
+	       "                            default off: keep everything)\n"
 	       "  --shutdown-timeout SECS   how long to let uploads in flight finish (default 30)\n"
 	       "  --log_level LEVEL         debug, info, notice, warn, error (default info)\n"
 	       "  --log_mode MODE           stderr, stdout, syslog, disabled or a file path\n"
@@ -365,12 +370,14 @@ static const struct option long_opts[] = {
     {"store", required_argument, NULL, OPT_STORE},
     {"data-dir", required_argument, NULL, OPT_STORE},
     {"max-request-size", required_argument, NULL, OPT_MAX_REQ},
+    {"max-buffered", required_argument, NULL, OPT_MAX_BUFFERED},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"max-connections", required_argument, NULL, OPT_MAXCONN},
     {"api-key-file", required_argument, NULL, OPT_API_KEY},
     {"ui-api-key-file", required_argument, NULL, OPT_UI_KEY},
     {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN},
+    {"retention", required_argument, NULL, OPT_RETENTION},
     {"log_level", required_argument, NULL, OPT_LOG_LEVEL},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"log_mode", required_argument, NULL, OPT_LOG_MODE},

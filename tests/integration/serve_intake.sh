@@ -45,10 +45,18 @@ wait "$pid" || status=$?
 [ "$status" -eq 0 ] || { echo "kiln serve exited with $status after SIGTERM"; exit 1; }
 grep -q "stopped" "$work/main.log" || { cat "$work/main.log"; echo "no clean stop"; exit 1; }
 [ ! -e "$work/apm.socket" ] || { echo "unix socket left behind"; exit 1; }
-# The data survives a restart.
-start_server "$work/main2.log" --store "$work/data"
-n=$(curl -sf "http://127.0.0.1:$port/api/v1/search?q=service:capture-svc" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+# The data survives a restart; retention (5 years) drops the 2019 legacy upload only.
+start_server "$work/main2.log" --store "$work/data" --retention 1826d
+count() {
+	curl -sf "http://127.0.0.1:$port/api/v1/search?q=service:$1" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'
+}
+for _ in $(seq 1 100); do
+	[ "$(count legacy-v1)" = 0 ] && break
+	sleep 0.1
+done
+[ "$(count legacy-v1)" = 0 ] || { echo "retention kept the 2019 upload"; exit 1; }
+n=$(count capture-svc)
 # Two replays over TCP, one over the Unix socket.
 [ "$n" = 3 ] || { echo "after restart: $n capture-svc profiles, want 3"; exit 1; }
 kill -TERM "$pid"
@@ -58,7 +66,7 @@ echo "== API keys"
 printf 'sekrit-intake\n' >"$work/key"
 printf '  ui-sekrit  \n' >"$work/uikey"
 start_server "$work/keys.log" --store "$work/data-keys" --api-key-file "$work/key" \
-	--ui-api-key-file "$work/uikey"
+	--ui-api-key-file "$work/uikey" --retention 30d --max-buffered 64M
 $client keys "127.0.0.1:$port" sekrit-intake ui-sekrit
 kill -TERM "$pid"
 wait "$pid"
@@ -69,5 +77,12 @@ if "$KILN_BIN" serve --max-request-size lots 2>"$work/err"; then
 	exit 1
 fi
 grep -q "max-request-size" "$work/err"
-"$KILN_BIN" serve --help | grep -q -- "--api-key-file"
+if "$KILN_BIN" serve --retention sometime 2>"$work/err"; then
+	echo "bad --retention accepted"
+	exit 1
+fi
+grep -q "retention" "$work/err"
+for opt in --api-key-file --ui-api-key-file --retention --max-buffered --unix-socket; do
+	"$KILN_BIN" serve --help | grep -q -- "$opt" || { echo "--help lacks $opt"; exit 1; }
+done
 echo "serve_intake: all good"
