@@ -49,6 +49,13 @@ test('uploads appear in the list, with identity and measures', async () => {
 	// the strip charts the measures of the query
 	const lines = await page.evaluate(() => document.querySelectorAll('.k-strip polyline').length);
 	assert.ok(lines >= 2, `measure lines drawn: ${lines}`);
+	// one line per service
+	await u.after(page, () => page.selectOption('.k-group', 'service'));
+	assert.match(await page.evaluate(() => location.hash), /group=service/);
+	const legend = await text('[data-measure=cpu_cores] .k-chart-legend .k-legend-item');
+	assert.deepEqual(legend.sort(), ['cart', 'checkout', XSS].sort(), 'the node services have CPU');
+	await u.screenshot(page, 'ui-search-grouped');
+	await u.navigate(page, '#/search?from=now-1h');
 	await u.screenshot(page, 'ui-search-list');
 });
 

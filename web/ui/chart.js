@@ -69,5 +69,15 @@ export function lineChart(o) {
 			`${(o.format || String)(best.p[1])} (${best.p[2]} profiles)` : '';
 	});
 	svg.addEventListener('mouseleave', () => { readout.textContent = ''; });
+	if (series.length > 1) {
+		const lg = h('div', { class: 'k-chart-legend' });
+		for (const se of series.slice(0, 8)) {
+			const sw = h('span', { class: 'k-swatch' });
+			sw.style.background = hashColor(se.group);
+			lg.appendChild(h('span', { class: 'k-legend-item' }, sw, se.group === '' ? '(none)' : se.group));
+		}
+		if (series.length > 8) lg.appendChild(h('span', { class: 'k-muted' }, `+${series.length - 8} more`));
+		box.appendChild(lg);
+	}
 	return box;
 }

@@ -85,6 +85,7 @@ export async function renderSearch(main, params) {
 		sort: params.get('sort') || '',
 		dir: params.get('dir') || 'desc',
 		facets: params.get('facets') || '',
+		group: params.get('group') || '',
 		zoom: params.get('zoom'), search: params.get('search'), fn: params.get('fn'),
 		inverted: params.get('inverted'),
 	};
@@ -101,17 +102,22 @@ export async function renderSearch(main, params) {
 		terms.map((t) => h('span', { class: 'k-chip' + (t.startsWith('-') ? ' k-chip-neg' : ''), dataset: { term: t } }, t,
 			h('button', { class: 'k-chip-x', title: 'Remove ' + t, 'aria-label': 'Remove ' + t,
 				onclick: () => go({ q: terms.filter((x) => x !== t).join(' ') }) }, '×'))));
+	const groupSel = h('select', { class: 'k-group', 'aria-label': 'Chart lines per' },
+		[['', 'one line'], ['service', 'per service'], ['env', 'per env'], ['version', 'per version'], ['host', 'per host']]
+			.map(([v, l]) => h('option', { value: v, selected: st.group === v }, l)));
+	groupSel.addEventListener('change', () => go({ group: groupSel.value, view: st.view, type: st.type }));
 	const strip = h('div', { class: 'k-strip' });
 	const side = h('aside', { class: 'k-facets' }, h('p', { class: 'k-muted' }, 'Loading facets…'));
 	const body = h('section', { class: 'k-results' });
-	clear(main).appendChild(h('div', { class: 'k-page k-search' }, form, chips, strip,
+	clear(main).appendChild(h('div', { class: 'k-page k-search' }, form, chips,
+		h('div', { class: 'k-strip-bar k-muted' }, 'Measures of the matching profiles over the range, ', groupSel), strip,
 		h('div', { class: 'k-split' }, side, body)));
 
 	const common = { q: st.q, from: st.from, to: st.to };
 	const extra = st.facets.split(',').map((s) => s.trim()).filter(Boolean);
 	const limit = Math.min(Math.max(+st.limit || PAGE, 1), 1000);
 	const searchP = api('search', { ...common, limit, offset: st.offset, facets: extra.join(',') });
-	const stripDone = renderStrip(strip, common);
+	const stripDone = renderStrip(strip, common, st.group);
 	let res;
 	try {
 		res = await searchP;
@@ -161,7 +167,7 @@ export function emptyState(st) {
 			' in this time range. Widen the range or remove a filter.'));
 }
 
-async function renderStrip(strip, common) {
+async function renderStrip(strip, common, group) {
 	const now = Date.now();
 	const from = toMs(common.from, now) || now - 86400e3, to = toMs(common.to, now) || now;
 	const step = stepFor(from, to);
@@ -169,7 +175,7 @@ async function renderStrip(strip, common) {
 		const slot = h('div', { class: 'k-strip-cell', dataset: { measure: key } });
 		strip.appendChild(slot);
 		try {
-			const r = await api('timeseries', { ...common, measure: key, step });
+			const r = await api('timeseries', { ...common, measure: key, step, group_by: group });
 			slot.appendChild(lineChart({ title: label, series: r.series, from, to, format: (v) => fmtMeasure(key, v) }));
 		} catch (e) {
 			slot.appendChild(errorBlock(e));
