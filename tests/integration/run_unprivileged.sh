@@ -36,5 +36,22 @@ echo "as nobody (paranoid $paranoid): $s% of samples in work_*"
 [ "${s%.*}" -ge 80 ] || fail "unprivileged profile has $s% in work_*"
 if [ "$paranoid" -ge 2 ]; then
 	grep -q "sampling user time only" "$T/stderr" || fail "no note that kernel time is excluded"
+
+	# Kernel call chains asked for explicitly are refused at paranoid >= 2: kiln explains
+	# why, and runs the program anyway (its status intact) unless --fail-on-error.
+	set +e
+	as_nobody "$KILN" run --include-kernel -- sh -c 'exit 4' 2>"$T/refused"
+	st=$?
+	as_nobody "$KILN" run --include-kernel --fail-on-error -- sh -c 'touch "$0"' "$T/out/ran" \
+		2>"$T/refused2"
+	st2=$?
+	set -e
+	cat "$T/refused"
+	[ "$st" = 4 ] || fail "refused profiling: program status $st, expected 4"
+	grep -q "perf_event_paranoid is $paranoid" "$T/refused" || fail "no paranoid value in the message"
+	grep -q "CAP_PERFMON" "$T/refused" || fail "no remedy in the message"
+	grep -q "without profiling" "$T/refused" || fail "no 'running without profiling' note"
+	[ "$st2" = 1 ] || fail "--fail-on-error: status $st2, expected 1"
+	[ ! -e "$T/out/ran" ] || fail "--fail-on-error: the program ran anyway"
 fi
 echo "PASS"
