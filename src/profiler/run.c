@@ -50,9 +50,9 @@ static void write_status(int fd, char status)
 static void profiler_process(const struct run_options *o, int target, int status_fd)
 {
 	/* Hold none of the caller's descriptors (pipes a caller waits on to close), except
-	 * stderr for messages and the status pipe; and survive a closed stderr pipe. */
-	/* The log target's descriptor (a file, the syslog socket) is among those closed below:
-	 * drop it first and reopen it after, so no message lands in a reused descriptor. */
+	 * stderr for messages and the status pipe; and survive a closed stderr pipe. The log
+	 * target's descriptor (a file, the syslog socket) is among those closed: drop it first
+	 * and reopen it after, so no message lands in a reused descriptor. */
 	log_set_mode("stderr");
 	closelog();
 	if (status_fd < 3) { /* kiln was started with stdin or stdout closed */
