@@ -22,7 +22,7 @@ test.before(async () => {
 	for (const off of [0, 5])
 		await u.uploadNative(server, { service: 'api', startMs: tMid + off * 60e3,
 			stacks: { 'main;work;hotA': 2e9, 'main;work;hotB': 4e9, 'main;newB': 2e9 } });
-	const hash = `#/compare?q=service%3Aapi&from=${t0}&to=${tMid}&from_b=${tMid}&to_b=${t1}&type=cpu%2Fnanoseconds`;
+	const hash = `#/compare?q=service%3Aapi&from=${t0}&to=${tMid}&from_b=${tMid}&to_b=${t1}&type=cpu-time%2Fnanoseconds`;
 	ui = await u.openUI(server, hash);
 	page = ui.page;
 });

@@ -114,7 +114,7 @@ const vfield = (field, n) => Buffer.concat([key(field, 0), varint(n)]);
 const lfield = (field, buf) => Buffer.concat([key(field, 2), varint(buf.length), buf]);
 const packed = (field, arr) => lfield(field, Buffer.concat(arr.map(varint)));
 
-// A cpu/nanoseconds profile of stacks {"main;work;hotX": ns}, as profile.proto bytes.
+// A profile shaped like kiln's profiler's (cpu-samples/count, cpu-time/nanoseconds) of stacks {"main;work;hotX": ns}, as profile.proto bytes.
 function nativePprof(stacks, startMs, durationMs) {
 	const strings = [''], sid = (s) => {
 		let i = strings.indexOf(s);
@@ -127,8 +127,8 @@ function nativePprof(stacks, startMs, durationMs) {
 		return funcs.get(name);
 	};
 	const parts = [];
-	parts.push(lfield(1, Buffer.concat([vfield(1, sid('samples')), vfield(2, sid('count'))])));
-	parts.push(lfield(1, Buffer.concat([vfield(1, sid('cpu')), vfield(2, sid('nanoseconds'))])));
+	parts.push(lfield(1, Buffer.concat([vfield(1, sid('cpu-samples')), vfield(2, sid('count'))])));
+	parts.push(lfield(1, Buffer.concat([vfield(1, sid('cpu-time')), vfield(2, sid('nanoseconds'))])));
 	for (const [stack, ns] of Object.entries(stacks)) {
 		const locs = stack.split(';').map(fid).reverse(); // leaf first
 		parts.push(lfield(2, Buffer.concat([packed(1, locs), packed(2, [Math.round(ns / 1e7), ns])])));
@@ -144,15 +144,15 @@ function nativePprof(stacks, startMs, durationMs) {
 	const st = strings.map((s) => lfield(6, Buffer.from(s, 'utf8')));
 	return Buffer.concat([...parts, ...st, vfield(9, BigInt(startMs) * 1000000n),
 		vfield(10, BigInt(durationMs) * 1000000n),
-		lfield(11, Buffer.concat([vfield(1, sid('cpu')), vfield(2, sid('nanoseconds'))])),
+		lfield(11, Buffer.concat([vfield(1, sid('cpu-time')), vfield(2, sid('nanoseconds'))])),
 		vfield(12, 10000000)]);
 }
 
-// Uploads a native (kiln-profiler-shaped) profile: one cpu.pprof attachment, plain.
+// Uploads a native (kiln-profiler-shaped) profile: one profile.pprof attachment, plain.
 async function uploadNative(server, { service, startMs, stacks, host }) {
 	const boundary = 'kilnuitest' + Math.random().toString(16).slice(2);
 	const ev = {
-		attachments: ['cpu.pprof'], start: new Date(startMs).toISOString(),
+		attachments: ['profile.pprof'], start: new Date(startMs).toISOString(),
 		end: new Date(startMs + 10000).toISOString(), family: 'native', version: '4',
 		tags_profiler: `service:${service},env:ci,host:${host || 'node-1'},language:native,runtime:native,profiler_version:kiln-test`,
 		info: { runtime: { engine: 'native' } },
@@ -162,7 +162,7 @@ async function uploadNative(server, { service, startMs, stacks, host }) {
 		`Content-Disposition: form-data; name="${name}"; filename="${file}"\r\n` +
 		`Content-Type: ${type}\r\n\r\n`), data, Buffer.from('\r\n')]);
 	const body = Buffer.concat([part('event', 'event.json', 'application/json', Buffer.from(JSON.stringify(ev))),
-		part('cpu.pprof', 'cpu.pprof', 'application/octet-stream', pprof), Buffer.from(`--${boundary}--\r\n`)]);
+		part('profile.pprof', 'profile.pprof', 'application/octet-stream', pprof), Buffer.from(`--${boundary}--\r\n`)]);
 	await post(server, { contentType: `multipart/form-data; boundary=${boundary}`, body },
 		{ 'DD-EVP-ORIGIN': 'kiln', 'DD-EVP-ORIGIN-VERSION': '0.1' });
 }

@@ -45,6 +45,8 @@ test('uploads appear in the list, with identity and measures', async () => {
 	assert.match(row, /web-1/);
 	assert.match(row, /nodejs \/ javascript/);
 	assert.match(row, /1\.08 cores/, 'CPU cores of the fixture: 10.85 s CPU over 10.07 s');
+	const native = await page.evaluate(() => document.querySelector('.k-profiles tbody tr').textContent);
+	assert.match(native, /0\.80 cores/, 'the native profile: 8 s of cpu-time over 10 s');
 	assert.match(await page.textContent('.k-tab.k-on'), /Profiles \(4\)/);
 	// the strip charts the measures of the query
 	const lines = await page.evaluate(() => document.querySelectorAll('.k-strip polyline').length);
@@ -53,7 +55,7 @@ test('uploads appear in the list, with identity and measures', async () => {
 	await u.after(page, () => page.selectOption('.k-group', 'service'));
 	assert.match(await page.evaluate(() => location.hash), /group=service/);
 	const legend = await text('[data-measure=cpu_cores] .k-chart-legend .k-legend-item');
-	assert.deepEqual(legend.sort(), ['cart', 'checkout', XSS].sort(), 'the node services have CPU');
+	assert.deepEqual(legend.sort(), ['cart', 'checkout', 'native-a', XSS].sort(), 'every service has CPU');
 	await u.screenshot(page, 'ui-search-grouped');
 	await u.navigate(page, '#/search?from=now-1h');
 	await u.screenshot(page, 'ui-search-list');
