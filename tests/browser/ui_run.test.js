@@ -39,7 +39,7 @@ test.after(async () => {
 test('kiln run uploads to kiln serve and the UI shows the demo jobs', { skip: skip || false }, async () => {
 	server = await u.startServer();
 	execFileSync(KILN, ['run', '-U', server.url, '-S', 'demo-svc', '-E', 'ci', '-u', '2',
-		'-e', 'sCPU freq=199', '--', DEMO, '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
+		'-e', 'sCPU freq=199', '--', DEMO, '4'], { stdio: ['ignore', 'ignore', 'pipe'] });
 	ui = await u.openUI(server, '#/search?from=now-1h&q=service%3Ademo-svc');
 	page = ui.page;
 	const rows = await page.evaluate(() => Array.from(document.querySelectorAll('.k-profiles tbody tr')).map((tr) => tr.textContent));
@@ -48,8 +48,8 @@ test('kiln run uploads to kiln serve and the UI shows the demo jobs', { skip: sk
 	assert.match(rows[0], /native/);
 	await u.screenshot(page, 'ui-run-search');
 
-	await u.after(page, () => page.click('.k-profiles tbody tr:first-child .k-svc'));
-	await u.after(page, () => page.selectOption('.k-type', { label: 'cpu-time/nanoseconds' }));
+	// every profile of the run merged: enough samples for stable shares
+	await u.navigate(page, '#/search?from=now-1h&q=service%3Ademo-svc&view=flame&type=cpu-time%2Fnanoseconds');
 	await page.waitForSelector('.kf-table');
 	const r = await page.evaluate(() => {
 		const m = window.kilnUI.flame.flame.model, share = (n) => m.fself[m.names.indexOf(n)] / m.total[0];
@@ -62,6 +62,15 @@ test('kiln run uploads to kiln serve and the UI shows the demo jobs', { skip: sk
 	assert.equal(r.top, 'compress_block', 'the heaviest job (500k xor-shifts per request)');
 	assert.ok(r.jobs > 0.8, `the three jobs hold ${r.jobs} of the CPU time`);
 	assert.ok(r.compress > 2 * r.parse, `compress_block ${r.compress} vs parse_request ${r.parse}`);
+	await u.screenshot(page, 'ui-run-aggregate');
+
+	// one profile's page draws the same functions
+	await u.navigate(page, '#/search?from=now-1h&q=service%3Ademo-svc');
+	await u.after(page, () => page.click('.k-profiles tbody tr:last-child .k-svc'));
+	await page.waitForSelector('.kf-table');
+	const names = await page.evaluate(() => Array.from(document.querySelectorAll('.kf-table td.kf-name')).map((e) => e.textContent));
+	for (const f of ['compress_block', 'hash_password', 'handle_request', 'worker'])
+		assert.ok(names.includes(f), `${f} in the profile's table: ${names}`);
 	await u.screenshot(page, 'ui-run-profile');
 	assert.deepEqual(ui.blocked, []);
 	assert.deepEqual(ui.errors, []);

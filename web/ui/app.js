@@ -26,6 +26,7 @@ async function route() {
 	showError(null);
 	for (const a of document.querySelectorAll('[data-nav]'))
 		a.classList.toggle('k-on', a.dataset.nav === ui.route);
+	document.title = (ui.route === 'profile' ? 'Profile ' + (parts[1] || '') : ui.route === 'compare' ? 'Compare' : 'Search') + ' · kiln';
 	try {
 		if (ui.route === 'profile' && parts[1]) await renderProfile(main, parts[1], params);
 		else if (ui.route === 'compare') await renderCompare(main, params);

@@ -40,6 +40,7 @@ export async function renderProfile(main, id, params) {
 		page.appendChild(errorBlock(e));
 		return;
 	}
+	document.title = `${p.service || 'profile'} · profile ${p.id} · kiln`;
 	const go = (patch) => { location.hash = hashOf(['profile', id], { ...st, zoom: null, search: null, fn: null, ...patch }); };
 	const keep = (patch) => { Object.assign(st, patch); replaceHash(hashOf(['profile', id], st)); };
 	const startMs = p.start_ns / 1e6, endMs = p.end_ns / 1e6;
