@@ -1,0 +1,571 @@
+/*
+ * preload: libkiln_preload.so, the allocation hook loaded into targets with LD_PRELOAD.
+ *
+ * Why symbol interposition and not GOT patching: a preloaded object comes first in the global
+ * lookup scope, so every reference to malloc & co. from the executable and from every library,
+ * including those dlopen'ed later, binds to these definitions with no re-scan, no writable-GOT
+ * games (RELRO) and no race with threads calling through a slot being patched. What it misses
+ * (documented in docs/allocations.md): static executables, RTLD_DEEPBIND libraries, and
+ * in-library calls that bypass the PLT (-Bsymbolic allocators). GOT patching is what libkiln
+ * (library mode, no LD_PRELOAD) will need; it is not here yet.
+ *
+ * The real functions come from dlsym(RTLD_NEXT) so that an allocator earlier in the chain
+ * (jemalloc, tcmalloc linked into the program) stays the allocator; dlsym may itself call
+ * calloc/malloc, which a small static bootstrap arena serves.
+ *
+ * Sampling (per thread, initial-exec TLS): `left` bytes until the next sample; the fast path
+ * subtracts the size and returns while positive. Crossing zero draws exponential intervals
+ * (mean KILN_ALLOC_PERIOD) until positive again; the sample stands for count * mean bytes.
+ */
+#include <dlfcn.h>
+#include <malloc.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload/preload.h"
+#include "preload/ring.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* --- real functions and the bootstrap arena ------------------------------------------------ */
+
+static void *(*real_malloc)(size_t);
+static void (*real_free)(void *);
+static void *(*real_calloc)(size_t, size_t);
+static void *(*real_realloc)(void *, size_t);
+static void *(*real_reallocarray)(void *, size_t, size_t);
+static int (*real_posix_memalign)(void **, size_t, size_t);
+static void *(*real_aligned_alloc)(size_t, size_t);
+static void *(*real_memalign)(size_t, size_t);
+static void *(*real_valloc)(size_t);
+static void *(*real_pvalloc)(size_t);
+
+#define BOOT_SIZE (256 * 1024)
+static _Alignas(64) uint8_t boot_arena[BOOT_SIZE];
+static size_t boot_used;
+
+/* 16-byte header holding the size, for realloc of a bootstrap block. */
+static void *boot_alloc(size_t size, size_t align)
+{
+	if (align < 16)
+		align = 16;
+	if (size > BOOT_SIZE)
+		return NULL;
+	size_t need = size + 16 + align;
+	size_t start = __atomic_fetch_add(&boot_used, need, __ATOMIC_RELAXED);
+	if (start + need > BOOT_SIZE)
+		return NULL;
+	uintptr_t p = (uintptr_t)boot_arena + start + 16;
+	p = (p + align - 1) & ~(uintptr_t)(align - 1);
+	((size_t *)p)[-1] = size;
+	return (void *)p; /* the arena is zeroed static storage: calloc-ready */
+}
+
+static int is_boot(const void *p)
+{
+	return (const uint8_t *)p >= boot_arena && (const uint8_t *)p < boot_arena + BOOT_SIZE;
+}
+
+/* --- global state -------------------------------------------------------------------------- */
+
+enum { ST_NONE, ST_RESOLVING, ST_READY };
+static int state;				   /* ST_* */
+static int enabled;				   /* 1 when a ring is attached: sample */
+static int live;				   /* track sampled addresses, emit frees */
+static int64_t period = ALLOC_RING_DEFAULT_PERIOD; /* > 0 mean; deterministic when negative */
+static uint32_t stack_size = ALLOC_RING_DEFAULT_STACK;
+static struct alloc_ring_header *ring;
+static uint8_t *ring_data;
+static uint32_t cur_pid;
+
+/* Live set: sampled addresses, open addressing with tombstones, fixed size, lock-free. */
+#define LIVE_SLOTS (1u << 16)
+#define LIVE_PROBES 32
+#define LIVE_TOMB ((uint64_t)1)
+static uint64_t *live_set; /* mmap'ed, LIVE_SLOTS entries */
+static uint64_t live_count;
+
+struct thread_state {
+	int64_t left;	    /* bytes until the next sample */
+	uint64_t rng;	    /* xorshift64* state; 0 until the thread is initialised */
+	uintptr_t stack_lo; /* [stack_lo, stack_hi): this thread's stack */
+	uintptr_t stack_hi;
+	uint32_t tid;
+	int busy; /* re-entry guard: the hook is running on this thread */
+};
+static TLS struct thread_state ts;
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void at_fork_child(void)
+{
+	cur_pid = (uint32_t)getpid();
+	ts.tid = (uint32_t)syscall(SYS_gettid);
+}
+
+static void attach_ring(void)
+{
+	const char *env = getenv("KILN_ALLOC_RING");
+	if (!env || !*env)
+		return;
+	int fd;
+	if (!strncmp(env, "fd:", 3)) {
+		char *end;
+		long v = strtol(env + 3, &end, 10);
+		if (*end || v < 0 || v > 1 << 20)
+			return;
+		fd = (int)v;
+	} else {
+		fd = open(env, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return;
+	}
+	struct alloc_ring_header hd;
+	if (pread(fd, &hd, sizeof(hd), 0) != (ssize_t)sizeof(hd) || hd.magic != ALLOC_RING_MAGIC ||
+	    hd.version != ALLOC_RING_VERSION || hd.data_size < 4096 ||
+	    hd.data_size > (1ull << 31) || (hd.data_size & (hd.data_size - 1)))
+		goto out_close;
+	void *m = mmap(NULL, ALLOC_RING_HEADER_SIZE + hd.data_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		goto out_close;
+	if (hd.period)
+		period = hd.period;
+	if (hd.stack_size)
+		stack_size = hd.stack_size;
+	live = !(hd.flags & ALLOC_RING_F_NO_LIVE);
+	const char *p = getenv("KILN_ALLOC_PERIOD");
+	if (p && *p) {
+		long long v = strtoll(p, NULL, 10);
+		if (v)
+			period = v;
+	}
+	p = getenv("KILN_ALLOC_STACK");
+	if (p && *p) {
+		long long v = strtoll(p, NULL, 10);
+		if (v >= 0 && v <= ALLOC_RING_MAX_STACK)
+			stack_size = (uint32_t)v;
+	}
+	if (live) {
+		void *s = mmap(NULL, LIVE_SLOTS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (s == MAP_FAILED)
+			live = 0;
+		else
+			live_set = s;
+	}
+	ring = m;
+	ring_data = (uint8_t *)m + ALLOC_RING_HEADER_SIZE;
+	cur_pid = (uint32_t)getpid();
+	__atomic_store_n(&enabled, 1, __ATOMIC_RELEASE);
+out_close:
+	if (!env || strncmp(env, "fd:", 3))
+		close(fd); /* a path: the mapping keeps the file; an inherited fd stays for exec */
+}
+
+#define RESOLVE(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
+
+/* Runs once, on the first allocation of the process (possibly before any constructor). */
+static void init_slow(void)
+{
+	int expect = ST_NONE;
+	if (!__atomic_compare_exchange_n(&state, &expect, ST_RESOLVING, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		/* Another thread resolves: wait for it (its dlsym calls come back to us as
+		 * re-entry on its own thread, served by the bootstrap arena). */
+		while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY)
+			sched_yield();
+		return;
+	}
+	ts.busy++;
+	RESOLVE(malloc);
+	RESOLVE(free);
+	RESOLVE(calloc);
+	RESOLVE(realloc);
+	RESOLVE(reallocarray);
+	RESOLVE(posix_memalign);
+	RESOLVE(aligned_alloc);
+	RESOLVE(memalign);
+	RESOLVE(valloc);
+	RESOLVE(pvalloc);
+	__atomic_store_n(&state, ST_READY, __ATOMIC_RELEASE);
+	attach_ring();
+	pthread_atfork(NULL, NULL, at_fork_child);
+	ts.busy--;
+}
+
+static inline int ready(void)
+{
+	if (__builtin_expect(__atomic_load_n(&state, __ATOMIC_ACQUIRE) == ST_READY, 1))
+		return 1;
+	if (ts.busy) /* inside our own dlsym: bootstrap arena */
+		return 0;
+	init_slow();
+	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == ST_READY;
+}
+
+__attribute__((constructor)) static void preload_ctor(void)
+{
+	(void)ready();
+}
+
+/* --- sampling ------------------------------------------------------------------------------ */
+
+static uint64_t rng_next(void)
+{
+	uint64_t x = ts.rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	ts.rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static int64_t next_interval(void)
+{
+	if (period < 0)
+		return -period;
+	/* uniform in (0, 1] then -ln(u) * mean, clamped like ddprof to [8, 20 * mean] */
+	double u = ((double)(rng_next() >> 11) + 1.0) / 9007199254740992.0;
+	double v = -log(u) * (double)period;
+	if (v < 8)
+		v = 8;
+	if (v > 20.0 * (double)period)
+		v = 20.0 * (double)period;
+	return (int64_t)v;
+}
+
+static void thread_init(void)
+{
+	ts.tid = (uint32_t)syscall(SYS_gettid);
+	ts.rng = (now_ns() ^ ((uint64_t)ts.tid << 32) ^ (uintptr_t)&ts) | 1;
+	pthread_attr_t a;
+	if (!pthread_getattr_np(pthread_self(), &a)) { /* allocates: we are busy, so it passes */
+		void *addr;
+		size_t sz;
+		if (!pthread_attr_getstack(&a, &addr, &sz)) {
+			ts.stack_lo = (uintptr_t)addr;
+			ts.stack_hi = (uintptr_t)addr + sz;
+		}
+		pthread_attr_destroy(&a);
+	}
+	ts.left = next_interval();
+}
+
+static uint64_t live_hash(uint64_t a)
+{
+	a ^= a >> 33;
+	a *= 0xff51afd7ed558ccdULL;
+	a ^= a >> 33;
+	return a;
+}
+
+static void live_add(uint64_t addr)
+{
+	uint64_t h = live_hash(addr);
+	for (unsigned i = 0; i < LIVE_PROBES; i++) {
+		uint64_t *slot = &live_set[(h + i) & (LIVE_SLOTS - 1)];
+		uint64_t cur = __atomic_load_n(slot, __ATOMIC_RELAXED);
+		while (cur == 0 || cur == LIVE_TOMB) {
+			if (__atomic_compare_exchange_n(slot, &cur, addr, false, __ATOMIC_ACQ_REL,
+							__ATOMIC_RELAXED)) {
+				__atomic_fetch_add(&live_count, 1, __ATOMIC_RELAXED);
+				return;
+			}
+		}
+	}
+	__atomic_fetch_add(&ring->untracked, 1, __ATOMIC_RELAXED);
+}
+
+/* Removes addr from the live set; 1 when it was there. */
+static int live_remove(uint64_t addr)
+{
+	uint64_t h = live_hash(addr);
+	for (unsigned i = 0; i < LIVE_PROBES; i++) {
+		uint64_t *slot = &live_set[(h + i) & (LIVE_SLOTS - 1)];
+		uint64_t cur = __atomic_load_n(slot, __ATOMIC_RELAXED);
+		if (cur == 0)
+			return 0;
+		if (cur == addr)
+			return __atomic_compare_exchange_n(slot, &cur, LIVE_TOMB, false,
+							   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+static void emit_free(uint64_t addr)
+{
+	struct alloc_ring_free *f = alloc_ring_reserve(ring, ring_data, sizeof(*f));
+	if (!f) {
+		__atomic_fetch_add(&ring->lost_frees, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	f->time_ns = now_ns();
+	f->pid = cur_pid;
+	f->tid = ts.tid;
+	f->addr = addr;
+	alloc_ring_commit(f, sizeof(*f), ALLOC_RING_FREE);
+}
+
+/* Records one sampled allocation: registers here, the stack from here up. noinline so that
+ * the captured frame is a real frame the profiler's unwinder walks out of. */
+static __attribute__((noinline)) void sample(int kind, void *ptr, size_t size, uint64_t count,
+					     uintptr_t caller)
+{
+	uint64_t regs[ALLOC_RING_NREGS] = {0};
+#if defined(__x86_64__)
+	/* UNWIND_REG_* indices: BX 1, BP 6, SP 7, IP 8, R12..R15 20..23 */
+	__asm__ volatile("movq %%rbx, 8(%0)\n\t"
+			 "movq %%rbp, 48(%0)\n\t"
+			 "movq %%rsp, 56(%0)\n\t"
+			 "leaq 0(%%rip), %%rax\n\t"
+			 "movq %%rax, 64(%0)\n\t"
+			 "movq %%r12, 160(%0)\n\t"
+			 "movq %%r13, 168(%0)\n\t"
+			 "movq %%r14, 176(%0)\n\t"
+			 "movq %%r15, 184(%0)\n\t"
+			 :
+			 : "r"(regs)
+			 : "rax", "memory");
+#endif
+	uintptr_t sp = (uintptr_t)regs[7];
+	size_t slen = 0;
+	if (sp && sp >= ts.stack_lo && sp < ts.stack_hi) {
+		slen = ts.stack_hi - sp;
+		if (slen > stack_size)
+			slen = stack_size;
+	}
+	size_t len = (sizeof(struct alloc_ring_alloc) + slen + 7) & ~(size_t)7;
+	struct alloc_ring_alloc *a = alloc_ring_reserve(ring, ring_data, len);
+	if (!a) {
+		__atomic_fetch_add(&ring->lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	a->time_ns = now_ns();
+	a->pid = cur_pid;
+	a->tid = ts.tid;
+	a->addr = (uintptr_t)ptr;
+	a->size = size;
+	a->count = count;
+	a->weight = count * (uint64_t)(period < 0 ? -period : period);
+	a->caller = caller;
+	a->kind = (uint32_t)kind;
+	a->stack_len = (uint32_t)slen;
+	memcpy(a->regs, regs, sizeof(regs));
+	if (slen)
+		memcpy(a + 1, (const void *)sp, slen);
+	alloc_ring_commit(a, (uint32_t)len, ALLOC_RING_ALLOC);
+	__atomic_fetch_add(&ring->samples, 1, __ATOMIC_RELAXED);
+	if (live && ptr)
+		live_add((uintptr_t)ptr);
+}
+
+static __attribute__((noinline)) void account_slow(int kind, void *ptr, size_t size,
+						   uintptr_t caller)
+{
+	if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE)) {
+		ts.left = INT64_MAX / 4; /* no ring: keep this thread on the fast path */
+		return;
+	}
+	if (ts.busy)
+		return;
+	int saved = errno;
+	ts.busy++;
+	if (!ts.rng) {
+		int64_t pending = ts.left; /* bytes counted before the thread was initialised */
+		thread_init();
+		ts.left += pending;
+		if (ts.left > 0)
+			goto out;
+	}
+	uint64_t count = 0;
+	int64_t mean = period < 0 ? -period : period;
+	if (ts.left < -1000 * mean) { /* huge allocation: skip the loop */
+		count = (uint64_t)(-ts.left / mean);
+		ts.left += (int64_t)count * mean;
+	}
+	while (ts.left <= 0) {
+		count++;
+		ts.left += next_interval();
+	}
+	if (ptr)
+		sample(kind, ptr, size, count, caller);
+out:
+	ts.busy--;
+	errno = saved;
+}
+
+/* The fast path: one TLS subtraction and a compare. */
+static inline void account(int kind, void *ptr, size_t size, uintptr_t caller)
+{
+	if (!ptr)
+		return;
+	int64_t s = size > (size_t)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)size;
+	if (__builtin_expect((ts.left -= s) > 0, 1))
+		return;
+	account_slow(kind, ptr, size, caller);
+}
+
+static inline void forget(void *ptr)
+{
+	if (ptr && live && !ts.busy && __atomic_load_n(&live_count, __ATOMIC_RELAXED)) {
+		int saved = errno;
+		if (live_remove((uintptr_t)ptr)) {
+			ts.busy++;
+			if (!ts.tid)
+				ts.tid = (uint32_t)syscall(SYS_gettid);
+			emit_free((uintptr_t)ptr);
+			ts.busy--;
+		}
+		errno = saved;
+	}
+}
+
+#define CALLER ((uintptr_t)__builtin_return_address(0))
+
+/* --- the interposed entry points ----------------------------------------------------------- */
+
+EXPORT void *malloc(size_t size)
+{
+	if (!ready())
+		return boot_alloc(size, 16);
+	void *p = real_malloc(size);
+	account(ALLOC_KIND_MALLOC, p, size, CALLER);
+	return p;
+}
+
+EXPORT void free(void *ptr)
+{
+	if (!ptr || is_boot(ptr) || !real_free)
+		return;
+	forget(ptr);
+	real_free(ptr);
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+	if (!ready()) {
+		size_t t;
+		if (__builtin_mul_overflow(n, size, &t)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return boot_alloc(t, 16);
+	}
+	void *p = real_calloc(n, size);
+	size_t t;
+	if (!__builtin_mul_overflow(n, size, &t))
+		account(ALLOC_KIND_CALLOC, p, t, CALLER);
+	return p;
+}
+
+static void *realloc_boot(void *ptr, size_t size)
+{
+	size_t old = ((size_t *)ptr)[-1];
+	void *p = malloc(size);
+	if (p)
+		memcpy(p, ptr, old < size ? old : size);
+	return p;
+}
+
+EXPORT void *realloc(void *ptr, size_t size)
+{
+	if (!ready())
+		return boot_alloc(size, 16); /* only dlsym's own blocks: never grown in practice */
+	if (ptr && is_boot(ptr))
+		return realloc_boot(ptr, size);
+	forget(ptr);
+	void *p = real_realloc(ptr, size);
+	if (size)
+		account(ALLOC_KIND_REALLOC, p, size, CALLER);
+	return p;
+}
+
+EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
+{
+	size_t t;
+	if (__builtin_mul_overflow(n, size, &t)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!ready())
+		return boot_alloc(t, 16);
+	if (ptr && is_boot(ptr))
+		return realloc_boot(ptr, t);
+	forget(ptr);
+	void *p = real_reallocarray ? real_reallocarray(ptr, n, size) : real_realloc(ptr, t);
+	if (t)
+		account(ALLOC_KIND_REALLOCARRAY, p, t, CALLER);
+	return p;
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (!ready()) {
+		void *p = boot_alloc(size, align);
+		if (!p)
+			return ENOMEM;
+		*out = p;
+		return 0;
+	}
+	int rc = real_posix_memalign(out, align, size);
+	if (!rc)
+		account(ALLOC_KIND_POSIX_MEMALIGN, *out, size, CALLER);
+	return rc;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (!ready())
+		return boot_alloc(size, align);
+	void *p = real_aligned_alloc(align, size);
+	account(ALLOC_KIND_ALIGNED_ALLOC, p, size, CALLER);
+	return p;
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+	if (!ready())
+		return boot_alloc(size, align);
+	void *p = real_memalign(align, size);
+	account(ALLOC_KIND_MEMALIGN, p, size, CALLER);
+	return p;
+}
+
+EXPORT void *valloc(size_t size)
+{
+	if (!ready())
+		return boot_alloc(size, 4096);
+	void *p = real_valloc(size);
+	account(ALLOC_KIND_VALLOC, p, size, CALLER);
+	return p;
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	if (!ready())
+		return boot_alloc(size, 4096);
+	void *p = real_pvalloc(size);
+	account(ALLOC_KIND_PVALLOC, p, size, CALLER);
+	return p;
+}
+
+EXPORT int preload_enabled(void)
+{
+	return __atomic_load_n(&enabled, __ATOMIC_ACQUIRE);
+}
