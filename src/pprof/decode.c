@@ -569,34 +569,6 @@ static int dec_function(struct dec *d, struct rd r)
 	return vec_push(&d->prof->functions, fn);
 }
 
-/*
- * Appends a string-table entry. A duplicate string keeps its own id but is not added to the
- * table's hash index: lookups find the first copy anyway, and a table of many equal strings
- * must not turn insertion quadratic (they would all share one probe chain).
- */
-static int add_string(struct strtab *t, const uint8_t *s, size_t len)
-{
-	if (strtab_find(t, (const char *)s, len) < 0)
-		return strtab_add(t, (const char *)s, len) < 0 ? -ENOMEM : 0;
-	if (t->len >= UINT32_MAX)
-		return -E2BIG;
-	if (t->len == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct strtab_entry *v = realloc(t->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
-		t->cap = cap;
-	}
-	char *copy = arena_strndup(&t->arena, (const char *)s, len);
-	if (!copy)
-		return -ENOMEM;
-	t->v[t->len].s = copy;
-	t->v[t->len].len = (uint32_t)len;
-	t->len++;
-	return 0;
-}
-
 /* Pass 1: counts repeated messages and loads the string table. */
 static int pass_strings(struct dec *d, struct rd r, size_t counts[6], size_t sizes[3])
 {
@@ -626,9 +598,10 @@ static int pass_strings(struct dec *d, struct rd r, size_t counts[6], size_t siz
 					    off(d, f.at));
 			continue;
 		}
-		rc = add_string(&d->prof->strings, f.sub.p, len);
-		if (rc < 0)
-			return rc;
+		/* strtab_add keeps duplicates (ids must match the file) without slowing down. */
+		int64_t id = strtab_add(&d->prof->strings, (const char *)f.sub.p, len);
+		if (id < 0)
+			return (int)id;
 	}
 	return rc;
 }

@@ -60,10 +60,6 @@ void intake_handle(struct store *store, const struct intake_opts *opts,
 int intake_split_tags(struct arena *a, const char *s, const char *seps, struct store_tag **tags,
 		      size_t *ntags, size_t *cap);
 
-/* Parses an RFC 3339 timestamp ("2026-11-24T22:14:09.488Z", offsets, 0-9 fraction digits)
- * into nanoseconds since the epoch. 0 or -EINVAL. */
-int intake_parse_time(const char *s, int64_t *ns);
-
 /* Fills u's measures (cpu_cores, alloc_bytes_per_s, wall_seconds, heap_live_bytes) from its
  * pprof attachments, using the per-runtime table of sample types in intake.c. NaN where
  * the upload has no matching sample type. */

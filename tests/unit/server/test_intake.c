@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "pprof/pprof.h"
 #include "server/intake.h"
+#include "base/rfc3339.h"
 #include "test.h"
 
 #define FX "dd-trace-js/node22-gzip-periodic/"
@@ -155,17 +156,17 @@ static const char *tag(const struct store_upload *u, const char *key)
 static void test_time_and_tags(void)
 {
 	int64_t ns = 0;
-	CHECK_INT_EQ(intake_parse_time("2026-11-24T22:14:09.488Z", &ns), 0);
+	CHECK_INT_EQ(rfc3339_parse("2026-11-24T22:14:09.488Z", &ns), 0);
 	CHECK_INT_EQ(ns, 1795558449488000000LL);
-	CHECK_INT_EQ(intake_parse_time("1970-01-01T00:00:00Z", &ns), 0);
+	CHECK_INT_EQ(rfc3339_parse("1970-01-01T00:00:00Z", &ns), 0);
 	CHECK_INT_EQ(ns, 0);
-	CHECK_INT_EQ(intake_parse_time("1970-01-01T01:00:00.123456789+01:00", &ns), 0);
+	CHECK_INT_EQ(rfc3339_parse("1970-01-01T01:00:00.123456789+01:00", &ns), 0);
 	CHECK_INT_EQ(ns, 123456789);
-	CHECK_INT_EQ(intake_parse_time("2026-11-24T22:14:09", &ns), -EINVAL);
-	CHECK_INT_EQ(intake_parse_time("2026-13-24T22:14:09Z", &ns), -EINVAL);
-	CHECK_INT_EQ(intake_parse_time("2026-11-24T22:14:09.Z", &ns), -EINVAL);
-	CHECK_INT_EQ(intake_parse_time("garbage", &ns), -EINVAL);
-	CHECK_INT_EQ(intake_parse_time("9999-12-31T23:59:59Z", &ns), -EINVAL);
+	CHECK_INT_EQ(rfc3339_parse("2026-11-24T22:14:09", &ns), -EINVAL);
+	CHECK_INT_EQ(rfc3339_parse("2026-13-24T22:14:09Z", &ns), -EINVAL);
+	CHECK_INT_EQ(rfc3339_parse("2026-11-24T22:14:09.Z", &ns), -EINVAL);
+	CHECK_INT_EQ(rfc3339_parse("garbage", &ns), -EINVAL);
+	CHECK_INT_EQ(rfc3339_parse("9999-12-31T23:59:59Z", &ns), -EINVAL);
 
 	struct arena a;
 	arena_init(&a, 0);
@@ -222,8 +223,8 @@ static void test_dd_trace_js_fixture(void)
 	CHECK(strstr(u->info_json, "\"application\"") && u->info_json[0] == '{');
 	CHECK(strstr(u->event_json, "tags_profiler") != NULL);
 	int64_t s, e;
-	intake_parse_time("2026-11-24T22:38:46.903Z", &s);
-	intake_parse_time("2026-11-24T22:38:56.973Z", &e);
+	rfc3339_parse("2026-11-24T22:38:46.903Z", &s);
+	rfc3339_parse("2026-11-24T22:38:56.973Z", &e);
 	CHECK_INT_EQ(u->start_ns, s);
 	CHECK_INT_EQ(u->end_ns, e);
 	CHECK_INT_EQ(u->raw_len, 24170);
