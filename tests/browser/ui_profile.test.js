@@ -83,6 +83,17 @@ test('switching the profile type redraws with that type', async () => {
 	assert.ok(Math.abs(r.share - 0.6253) < 0.002, `wall share ${r.share}`);
 });
 
+test('the icicle toggle is kept in the URL', async () => {
+	await page.click('.kf-mode');
+	assert.match(await page.evaluate(() => location.hash), /inverted=1/);
+	await page.reload();
+	await u.ready(page);
+	await page.waitForSelector('.kf-table');
+	assert.equal(await flame(() => window.kilnUI.flame.flame.stats().inverted), true);
+	await page.click('.kf-mode');
+	assert.doesNotMatch(await page.evaluate(() => location.hash), /inverted/);
+});
+
 test('selecting a function in the table opens its sandwich view', async () => {
 	await page.click('.kf-table tbody tr:has(td.kf-name:text-is("hotA"))');
 	await page.waitForSelector('.k-sandwich:not([hidden])');
