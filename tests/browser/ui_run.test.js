@@ -72,6 +72,14 @@ test('kiln run uploads to kiln serve and the UI shows the demo jobs', { skip: sk
 	for (const f of ['compress_block', 'hash_password', 'handle_request', 'worker'])
 		assert.ok(names.includes(f), `${f} in the profile's table: ${names}`);
 	await u.screenshot(page, 'ui-run-profile');
+	// kiln's samples carry timestamps and thread ids: one lane per thread of the demo
+	await u.after(page, () => page.click('.k-tab[data-tab=timeline]'));
+	await page.waitForFunction(() => window.kilnUI.timeline);
+	const tl = await page.evaluate(() => ({ lanes: window.kilnUI.timeline.threads, bars: window.kilnUI.timeline.bars(),
+		inView: window.kilnUI.timeline.inView(), names: window.kilnUI.timeline.data.threads.map((t) => t.thread_name) }));
+	assert.equal(tl.lanes, 2, `the demo's two threads: ${tl.names}`);
+	assert.ok(tl.bars > 20 && tl.inView === tl.bars, `bars ${tl.bars}, in view ${tl.inView}`);
+	await u.screenshot(page, 'ui-run-timeline');
 	assert.deepEqual(ui.blocked, []);
 	assert.deepEqual(ui.errors, []);
 });
