@@ -43,7 +43,6 @@ static void *(*real_malloc)(size_t);
 static void (*real_free)(void *);
 static void *(*real_calloc)(size_t, size_t);
 static void *(*real_realloc)(void *, size_t);
-static void *(*real_reallocarray)(void *, size_t, size_t);
 static int (*real_posix_memalign)(void **, size_t, size_t);
 static void *(*real_aligned_alloc)(size_t, size_t);
 static void *(*real_memalign)(size_t, size_t);
@@ -112,10 +111,34 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* Tells the reader this process (re)starts: its live set begins empty. */
+static void emit_start(void)
+{
+	struct alloc_ring_start *st = alloc_ring_reserve(ring, ring_data, sizeof(*st));
+	if (!st)
+		return;
+	st->time_ns = now_ns();
+	st->pid = cur_pid;
+	st->tid = ts.tid;
+	st->period = period;
+	st->stack_size = stack_size;
+	st->flags = live ? 0 : ALLOC_RING_F_NO_LIVE;
+	alloc_ring_commit(st, sizeof(*st), ALLOC_RING_START);
+}
+
+/* The child of a fork: new pid and tid; the parent's sampled addresses are the parent's
+ * business (the profiler starts the child's live heap empty). */
 static void at_fork_child(void)
 {
 	cur_pid = (uint32_t)getpid();
 	ts.tid = (uint32_t)syscall(SYS_gettid);
+	if (!enabled)
+		return;
+	if (live_set) {
+		memset(live_set, 0, LIVE_SLOTS * sizeof(uint64_t));
+		__atomic_store_n(&live_count, 0, __ATOMIC_RELAXED);
+	}
+	emit_start();
 }
 
 static void attach_ring(void)
@@ -172,6 +195,7 @@ static void attach_ring(void)
 	ring = m;
 	ring_data = (uint8_t *)m + ALLOC_RING_HEADER_SIZE;
 	cur_pid = (uint32_t)getpid();
+	emit_start();
 	__atomic_store_n(&enabled, 1, __ATOMIC_RELEASE);
 out_close:
 	if (!env || strncmp(env, "fd:", 3))
@@ -197,7 +221,6 @@ static void init_slow(void)
 	RESOLVE(free);
 	RESOLVE(calloc);
 	RESOLVE(realloc);
-	RESOLVE(reallocarray);
 	RESOLVE(posix_memalign);
 	RESOLVE(aligned_alloc);
 	RESOLVE(memalign);
@@ -508,7 +531,9 @@ EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
 	if (ptr && is_boot(ptr))
 		return realloc_boot(ptr, t);
 	forget(ptr);
-	void *p = real_reallocarray ? real_reallocarray(ptr, n, size) : real_realloc(ptr, t);
+	/* not the libc reallocarray: glibc's calls realloc through the PLT, which would count
+	 * the same bytes twice */
+	void *p = real_realloc(ptr, t);
 	if (t)
 		account(ALLOC_KIND_REALLOCARRAY, p, t, CALLER);
 	return p;

@@ -201,6 +201,11 @@ int alloc_ring_read(struct alloc_ring *r, struct alloc_ring_event *ev)
 				return -EBADMSG;
 			ev->free = (const struct alloc_ring_free *)wp;
 			return 1;
+		case ALLOC_RING_START:
+			if (len < sizeof(struct alloc_ring_start))
+				return -EBADMSG;
+			ev->start = (const struct alloc_ring_start *)wp;
+			return 1;
 		default:
 			continue; /* a newer writer's record type: skip it */
 		}

@@ -74,6 +74,8 @@ enum alloc_ring_type {
 	ALLOC_RING_PAD = 1,   /* filler up to the end of the data area: skip */
 	ALLOC_RING_ALLOC = 2, /* struct alloc_ring_alloc, then stack bytes */
 	ALLOC_RING_FREE = 3,  /* struct alloc_ring_free: a sampled address was freed */
+	ALLOC_RING_START = 4, /* struct alloc_ring_start: a process attached (start, exec, fork
+			       * child): forget its earlier live allocations */
 };
 
 /* Which entry point made the allocation. */
@@ -114,6 +116,16 @@ struct alloc_ring_free {
 	uint64_t addr;
 };
 
+struct alloc_ring_start {
+	uint64_t word;
+	uint64_t time_ns;
+	uint32_t pid;
+	uint32_t tid;
+	int64_t period;	     /* the period in effect (env may override the header) */
+	uint32_t stack_size; /* the stack copy size in effect */
+	uint32_t flags;	     /* ALLOC_RING_F_* in effect */
+};
+
 /* Reader-side view of one record; pointers are into the ring and valid until the next
  * alloc_ring_read or alloc_ring_release. */
 struct alloc_ring_event {
@@ -121,6 +133,7 @@ struct alloc_ring_event {
 	const struct alloc_ring_alloc *alloc; /* type ALLOC */
 	const uint8_t *stack;		      /* type ALLOC: alloc->stack_len bytes */
 	const struct alloc_ring_free *free;   /* type FREE */
+	const struct alloc_ring_start *start; /* type START */
 };
 
 struct alloc_ring;

@@ -95,6 +95,8 @@ static void test_sites(void)
 					}
 				continue;
 			}
+			if (ev.type != ALLOC_RING_ALLOC)
+				continue;
 			const struct alloc_ring_alloc *a = ev.alloc;
 			CHECK_INT_EQ(a->pid, pid);
 			CHECK(a->weight == a->count * 64 * 1024);
