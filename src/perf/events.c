@@ -43,6 +43,9 @@ struct perf_ring {
 struct perf_events {
 	struct perf_ring *rings;
 	size_t nrings;
+	int *extra; /* owned: per-thread events redirected into a ring (attach mode) */
+	size_t nextra, extra_cap;
+	struct perf_event_attr attr;
 	size_t pages;
 	struct perf_record_layout layout;
 };
@@ -73,9 +76,9 @@ static void fill_attr(const struct perf_event_config *cfg, struct perf_event_att
 	}
 	a->sample_regs_user = cfg->regs_mask;
 	a->sample_stack_user = cfg->stack_size;
-	a->disabled = 1;
+	a->disabled = !cfg->start_enabled;
 	a->enable_on_exec = cfg->enable_on_exec;
-	a->inherit = 1;
+	a->inherit = cfg->pid >= 0 || cfg->tids; /* per-CPU events on every process: no */
 	a->exclude_kernel = !cfg->include_kernel;
 	a->exclude_hv = 1;
 	a->mmap = 1;
@@ -150,8 +153,12 @@ struct perf_events *perf_events_open(const struct perf_event_config *cfg,
 	ev->layout.regs_mask = attr.sample_regs_user;
 	ev->layout.sample_id_all = attr.sample_id_all;
 
+	ev->attr = attr;
 	for (long cpu = 0; cpu < ncpu; cpu++) {
-		long fd = sys_perf_event_open(&attr, cfg->pid, (int)cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		int pid = cfg->tids ? (cfg->ntids ? cfg->tids[0] : -2) : cfg->pid;
+		long fd = pid == -2
+			      ? (errno = ESRCH, -1)
+			      : sys_perf_event_open(&attr, pid, (int)cpu, -1, PERF_FLAG_FD_CLOEXEC);
 		if (fd < 0) {
 			if (errno == ENODEV || (errno == EINVAL && cpu > 0))
 				continue; /* offline CPU */
@@ -189,8 +196,23 @@ struct perf_events *perf_events_open(const struct perf_event_config *cfg,
 		pages >>= 1;
 	}
 	ev->pages = pages;
+	for (size_t t = 1; cfg->tids && t < cfg->ntids; t++) {
+		err = perf_events_add_thread(ev, cfg->tids[t]);
+		if (err == -ESRCH)
+			continue; /* the thread exited since the scan */
+		if (err) {
+			fail->stage = PERF_STAGE_OPEN;
+			fail->err = -err;
+			goto unmap;
+		}
+	}
 	return ev;
 
+unmap:
+	unmap_rings(ev);
+	for (size_t i = 0; i < ev->nextra; i++)
+		close(ev->extra[i]);
+	free(ev->extra);
 close_fds:
 	for (size_t i = 0; i < ev->nrings; i++) {
 		close(ev->rings[i].fd);
@@ -212,8 +234,53 @@ void perf_events_close(struct perf_events *ev)
 		close(ev->rings[i].fd);
 		free(ev->rings[i].scratch);
 	}
+	for (size_t i = 0; i < ev->nextra; i++)
+		close(ev->extra[i]);
+	free(ev->extra);
 	free(ev->rings);
 	free(ev);
+}
+
+int perf_events_add_thread(struct perf_events *ev, int tid)
+{
+	int err = 0;
+	size_t opened = 0;
+	if (ev->nextra + ev->nrings > ev->extra_cap) {
+		size_t cap = ev->extra_cap ? ev->extra_cap * 2 : 64;
+		while (cap < ev->nextra + ev->nrings)
+			cap *= 2;
+		int *n = realloc(ev->extra, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		ev->extra = n;
+		ev->extra_cap = cap;
+	}
+	for (size_t i = 0; i < ev->nrings; i++) {
+		struct perf_ring *r = &ev->rings[i];
+		long fd = sys_perf_event_open(&ev->attr, tid, r->cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			err = -errno;
+			goto close_opened;
+		}
+		if (ioctl((int)fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd) < 0) {
+			err = -errno;
+			close((int)fd);
+			goto close_opened;
+		}
+		ev->extra[ev->nextra + opened++] = (int)fd;
+	}
+	ev->nextra += opened;
+	return 0;
+
+close_opened:
+	for (size_t i = 0; i < opened; i++)
+		close(ev->extra[ev->nextra + i]);
+	return err;
+}
+
+size_t perf_events_nfds(const struct perf_events *ev)
+{
+	return ev->nrings + ev->nextra;
 }
 
 size_t perf_events_count(const struct perf_events *ev)
@@ -245,6 +312,9 @@ int perf_events_enable(struct perf_events *ev)
 {
 	for (size_t i = 0; i < ev->nrings; i++)
 		if (ioctl(ev->rings[i].fd, PERF_EVENT_IOC_ENABLE, 0) < 0)
+			return -errno;
+	for (size_t i = 0; i < ev->nextra; i++)
+		if (ioctl(ev->extra[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
 			return -errno;
 	return 0;
 }

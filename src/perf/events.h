@@ -24,7 +24,11 @@
 #include "perf/record.h"
 
 struct perf_event_config {
-	int pid;		 /* target process */
+	int pid;	 /* target process; -1 = every process (global mode, pid unused
+			    when tids is set) */
+	const int *tids; /* attach mode: the target's existing threads, one event per
+			    thread per CPU redirected into the CPU's ring (NULL: pid) */
+	size_t ntids;
 	bool use_freq;		 /* sample_freq (Hz) instead of sample_period */
 	uint64_t freq_or_period; /* Hz, or ns of task clock */
 	uint32_t stack_size;	 /* sample_stack_user, multiple of 8, < 65528 */
@@ -32,6 +36,7 @@ struct perf_event_config {
 	bool include_kernel;	 /* count kernel time (exclude_kernel = 0) */
 	bool kernel_callchain;	 /* PERF_SAMPLE_CALLCHAIN with exclude_callchain_user */
 	bool enable_on_exec;	 /* start counting at the target's next exec */
+	bool start_enabled;	 /* count from the open (attach and global modes) */
 	size_t ring_pages;	 /* data pages per CPU wished for (power of 2); 0 = 128 */
 };
 
@@ -68,6 +73,15 @@ struct perf_ring *perf_events_ring(struct perf_events *ev, size_t i);
 size_t perf_events_ring_pages(const struct perf_events *ev);
 /* How the records are laid out (for perf_record_parse). */
 const struct perf_record_layout *perf_events_layout(const struct perf_events *ev);
+/*
+ * Attach mode: opens one more event per ring on thread tid (a thread found by a later scan of
+ * /proc/PID/task) and redirects it into the ring (PERF_EVENT_IOC_SET_OUTPUT). 0, or a negative
+ * errno (-ESRCH: the thread is gone).
+ */
+int perf_events_add_thread(struct perf_events *ev, int tid);
+/* Event descriptors opened, rings included. */
+size_t perf_events_nfds(const struct perf_events *ev);
+
 /* Enables all events now (used when the target is already running). 0 or -errno. */
 int perf_events_enable(struct perf_events *ev);
 

@@ -27,6 +27,7 @@ void options_defaults(struct run_options *o)
 	o->include_kernel = TRI_AUTO;
 	o->stack_sample_size = DEFAULT_STACK;
 	o->max_frames = 512;
+	o->max_pids = 100;
 	o->log_level = "warn";
 	o->log_mode = "stderr";
 	o->cpu.kind = EVENT_CPU;
@@ -278,6 +279,7 @@ enum {
 	OPT_API_KEY,
 	OPT_PID,
 	OPT_GLOBAL,
+	OPT_MAX_PIDS,
 };
 
 static const struct option long_opts[] = {
@@ -317,6 +319,8 @@ static const struct option long_opts[] = {
     {"api_key", required_argument, NULL, OPT_API_KEY},
     {"pid", required_argument, NULL, 'p'},
     {"global", no_argument, NULL, 'g'},
+    {"maximum-pids", required_argument, NULL, OPT_MAX_PIDS},
+    {"maximum_pids", required_argument, NULL, OPT_MAX_PIDS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -529,12 +533,23 @@ int options_parse(struct run_options *o, int argc, char **argv, struct buf *out,
 			o->api_key = optarg;
 			break;
 		case 'p':
+			if (parse_u64(optarg, &v) || v < 1 || v > INT32_MAX) {
+				buf_printf(err, "--pid: expected a process id, got '%s'", optarg);
+				return -EINVAL;
+			}
+			o->pid = (int)v;
+			break;
 		case 'g':
-			buf_printf(err,
-				   "%s is not implemented yet: kiln run only profiles a command it "
-				   "starts (kiln run [options] -- command args...)",
-				   c == 'p' ? "--pid" : "--global");
-			return -EINVAL;
+			o->global = true;
+			break;
+		case OPT_MAX_PIDS:
+			if (parse_u64(optarg, &v) || v < 1 || v > 100000) {
+				buf_printf(err, "--maximum-pids: expected 1..100000, got '%s'",
+					   optarg);
+				return -EINVAL;
+			}
+			o->max_pids = (uint32_t)v;
+			break;
 		case 'h':
 			buf_puts(out, options_help());
 			return 1;
@@ -575,6 +590,21 @@ int options_parse(struct run_options *o, int argc, char **argv, struct buf *out,
 	if (o->cpu.stack_size)
 		o->stack_sample_size = o->cpu.stack_size;
 
+	if (o->pid && o->global) {
+		buf_puts(err, "--pid and --global exclude each other");
+		return -EINVAL;
+	}
+	if (o->pid || o->global) {
+		if (optind < argc) {
+			buf_printf(err,
+				   "%s profiles running processes: no command expected (got '%s')",
+				   o->pid ? "--pid" : "--global", argv[optind]);
+			return -EINVAL;
+		}
+		o->command = NULL;
+		o->command_argc = 0;
+		return 0;
+	}
 	if (optind >= argc) {
 		buf_puts(err,
 			 "no command given (usage: kiln run [options] [--] command [args...])");
@@ -686,7 +716,9 @@ static const char help_text[] =
     "                                 path (appended)          [DD_PROFILING_NATIVE_LOG_MODE]\n"
     "      --show_config[=BOOL]       print the configuration at start\n"
     "                                                              [DD_PROFILING_SHOW_CONFIG]\n"
-    "  -p, --pid PID / -g, --global   not implemented yet (a later release)\n"
+    "  -p, --pid PID                  profile a running process (its threads, new ones too)\n"
+    "  -g, --global                   profile every process (root or CAP_PERFMON)\n"
+    "      --maximum-pids N           global mode: processes with their own profile (100)\n"
     "  -h, --help                     this text\n"
     "  -v, --version                  kiln's version\n"
     "\n"

@@ -69,7 +69,11 @@ struct run_options {
 	size_t nevents;
 	struct event_spec cpu; /* the effective sCPU event */
 
-	char **command; /* NULL-terminated; borrowed from argv */
+	int pid;	   /* -p: attach to this running process (0: none) */
+	bool global;	   /* -g: every process the profiler can see */
+	uint32_t max_pids; /* --maximum-pids in global mode */
+
+	char **command; /* NULL-terminated; borrowed from argv; NULL with -p / -g */
 	int command_argc;
 };
 

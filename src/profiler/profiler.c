@@ -13,6 +13,7 @@
  */
 #include "profiler/profiler.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/perf_event.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/hmap.h"
 #include "base/log.h"
 #include "base/vec.h"
 #include "export/export.h"
@@ -43,6 +45,7 @@
 #define WATERMARK_NS 2000000ULL
 #define POLL_MS 100
 #define UNWIND_CAP 4096
+#define RESCAN_NS 1000000000ULL
 
 struct pending {
 	uint64_t time;
@@ -79,6 +82,14 @@ struct profiler {
 	struct profiler_stats stats;
 	uint32_t sample_hist[1025]; /* per-sample processing time, 100 ns buckets (last: more) */
 	char tags[2048];
+	char target_name[64]; /* for the service tag and file names when no command is run */
+
+	/* Attach mode (--pid): threads with an event of their own or inherited (tid -> 1), and
+	 * threads seen by the last /proc scan but not yet covered (tid -> 1). */
+	bool attach;
+	struct hmap covered;
+	struct hmap seen_once;
+	uint64_t last_scan_mono;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -118,7 +129,7 @@ static void build_tags(struct profiler *p)
 	struct buf b = BUF_INIT;
 	char host[256] = "";
 	char num[32];
-	const char *cmd = o->command ? o->command[0] : "";
+	const char *cmd = o->command ? o->command[0] : p->target_name;
 	const char *base = strrchr(cmd, '/');
 
 	gethostname(host, sizeof(host) - 1);
@@ -159,18 +170,60 @@ static void build_tags(struct profiler *p)
 	buf_release(&b);
 }
 
+/* The threads of pid from /proc/PID/task, into a heap array (main thread first). */
+static int scan_threads(int pid, int **out, size_t *n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	VEC(int) tids = VEC_INIT;
+	int err = vec_push(&tids, pid);
+	struct dirent *de;
+	while (!err && (de = readdir(d))) {
+		char *end;
+		long t = strtol(de->d_name, &end, 10);
+		if (end == de->d_name || *end || t <= 0 || t == pid)
+			continue;
+		err = vec_push(&tids, (int)t);
+	}
+	closedir(d);
+	if (err) {
+		vec_release(&tids);
+		return err;
+	}
+	*out = tids.items;
+	*n = tids.len;
+	return 0;
+}
+
 static struct perf_events *open_events(struct profiler *p, struct buf *why)
 {
 	const struct run_options *o = p->opts;
+	int *tids = NULL;
+	size_t ntids = 0;
+	if (p->attach) {
+		int err = scan_threads(p->target, &tids, &ntids);
+		if (err) {
+			buf_printf(why, "profiler: cannot list the threads of process %d: %s",
+				   p->target, strerror(-err));
+			errno = -err;
+			return NULL;
+		}
+	}
 	struct perf_event_config cfg = {
 	    .pid = p->target,
+	    .tids = tids,
+	    .ntids = ntids,
+	    .start_enabled = p->attach,
 	    .use_freq = o->cpu.use_freq,
 	    .freq_or_period = o->cpu.value,
 	    .stack_size = o->stack_sample_size,
 	    .regs_mask = UNWIND_PERF_REGS_MASK,
 	    .include_kernel = o->include_kernel != TRI_OFF,
 	    .kernel_callchain = o->include_kernel == TRI_ON,
-	    .enable_on_exec = true,
+	    .enable_on_exec = !p->attach,
 	    .ring_pages = 128,
 	};
 	struct perf_open_failure fail;
@@ -185,9 +238,13 @@ static struct perf_events *open_events(struct profiler *p, struct buf *why)
 	}
 	if (!ev) {
 		diag_perf_failure(&fail, cfg.include_kernel, why);
+		free(tids);
 		errno = fail.err ? fail.err : EIO;
 		return NULL;
 	}
+	for (size_t i = 0; i < ntids; i++)
+		hmap_put(&p->covered, (uint64_t)tids[i], 1);
+	free(tids);
 	p->include_kernel = cfg.include_kernel;
 	if (perf_events_ring_pages(ev) < cfg.ring_pages) {
 		struct buf w = BUF_INIT;
@@ -210,6 +267,23 @@ struct profiler *profiler_new(const struct run_options *opts, int target, struct
 	p->opts = opts;
 	p->target = target;
 	p->pidfd = -1;
+	p->attach = opts->pid > 0;
+	hmap_init(&p->covered, 0);
+	hmap_init(&p->seen_once, 0);
+	if (opts->command) {
+		snprintf(p->target_name, sizeof(p->target_name), "%s", opts->command[0]);
+	} else {
+		char path[64];
+		struct buf b = BUF_INIT;
+		snprintf(path, sizeof(path), "/proc/%d/comm", target);
+		if (buf_read_file(&b, path, 256) == 0 && b.len) {
+			size_t n = strcspn(b.data, "\n");
+			snprintf(p->target_name, sizeof(p->target_name), "%.*s", (int)n, b.data);
+		}
+		buf_release(&b);
+		if (!p->target_name[0])
+			snprintf(p->target_name, sizeof(p->target_name), "pid-%d", target);
+	}
 	p->nominal_period_ns = opts->cpu.use_freq
 				   ? 1000000000ULL / (opts->cpu.value ? opts->cpu.value : 99)
 				   : opts->cpu.value;
@@ -230,6 +304,13 @@ struct profiler *profiler_new(const struct run_options *opts, int target, struct
 	if (!p->pt) {
 		buf_puts(why, "profiler: cannot create the process table");
 		goto fail;
+	}
+	if (p->attach) {
+		/* After the events are open: a mapping made from now on arrives as MMAP2. */
+		int lerr = proc_table_load(p->pt, target);
+		if (lerr)
+			LOG_WARN("profiler: cannot read the mappings of process %d: %s", target,
+				 strerror(-lerr));
 	}
 	p->unw = unwinder_new(p->pt);
 	if (!p->unw) {
@@ -303,6 +384,8 @@ void profiler_free(struct profiler *p)
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	vec_release(&p->pending);
+	hmap_release(&p->covered);
+	hmap_release(&p->seen_once);
 	free(p->consume_to);
 	free(p->uframes);
 	free(p->ids);
@@ -453,10 +536,14 @@ static void process_record(struct profiler *p, const uint8_t *data, size_t len)
 				   r.comm.exec);
 		break;
 	case PERF_REC_FORK:
+		if (p->attach && (int)r.task.pid == p->target)
+			hmap_put(&p->covered, r.task.tid, 1); /* inherited the event */
 		proc_table_on_fork(p->pt, (int)r.task.pid, (int)r.task.ppid, (int)r.task.tid,
 				   (int)r.task.ptid);
 		break;
 	case PERF_REC_EXIT:
+		if (p->attach && (int)r.task.pid == p->target)
+			hmap_del(&p->covered, r.task.tid, NULL);
 		proc_table_on_exit(p->pt, (int)r.task.pid, (int)r.task.tid);
 		break;
 	case PERF_REC_LOST:
@@ -574,7 +661,7 @@ static void export_period(struct profiler *p)
 	char extra[128], prefix[96], comm[64];
 	p->seq++;
 	snprintf(extra, sizeof(extra), "process_id:%d,profile_seq:%u", p->target, p->seq);
-	const char *cmd = p->opts->command ? p->opts->command[0] : "kiln";
+	const char *cmd = p->target_name;
 	const char *slash = strrchr(cmd, '/');
 	sanitize_name(slash ? slash + 1 : cmd, comm, sizeof(comm));
 	snprintf(prefix, sizeof(prefix), "%s-%d", comm, p->target);
@@ -605,6 +692,43 @@ next_period:
 }
 
 /* ---- main loop --------------------------------------------------------------------------- */
+
+/*
+ * Attach mode: a thread created between the first scan of /proc/PID/task and the opening of
+ * its creator's event has no event (it did not inherit one). Threads created later did, and
+ * their FORK records mark them covered. A thread is given events of its own when two scans
+ * in a row see it uncovered (its FORK record, written at creation, would have been drained
+ * in between), so no thread is counted twice.
+ */
+static void rescan_threads(struct profiler *p)
+{
+	int *tids = NULL;
+	size_t n = 0;
+	if (scan_threads(p->target, &tids, &n) < 0)
+		return;
+	struct hmap now;
+	hmap_init(&now, 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t = (uint64_t)tids[i];
+		if (hmap_get(&p->covered, t))
+			continue;
+		if (!hmap_get(&p->seen_once, t)) {
+			hmap_put(&now, t, 1);
+			continue;
+		}
+		int err = perf_events_add_thread(p->ev, tids[i]);
+		if (err && err != -ESRCH)
+			LOG_WARN("profiler: cannot follow thread %d of process %d: %s", tids[i],
+				 p->target, strerror(-err));
+		else if (!err)
+			LOG_DEBUG("profiler: thread %d of process %d followed by rescan", tids[i],
+				  p->target);
+		hmap_put(&p->covered, t, 1);
+	}
+	hmap_release(&p->seen_once);
+	p->seen_once = now;
+	free(tids);
+}
 
 static bool target_gone(struct profiler *p, const struct pollfd *pidpoll)
 {
@@ -658,6 +782,7 @@ int profiler_run(struct profiler *p)
 	refresh_clock_offset(p);
 	p->period_start_mono = now_ns(CLOCK_MONOTONIC);
 	p->period_start_real = (int64_t)p->period_start_mono + p->mono_to_real;
+	p->last_scan_mono = p->period_start_mono;
 	uint64_t period_ns = (uint64_t)p->opts->upload_period_ms * 1000000ULL;
 
 	for (;;) {
@@ -676,6 +801,10 @@ int profiler_run(struct profiler *p)
 		drain(p, now > WATERMARK_NS ? now - WATERMARK_NS : 0);
 		if (now - p->period_start_mono >= period_ns)
 			export_period(p);
+		if (p->attach && now - p->last_scan_mono >= RESCAN_NS) {
+			rescan_threads(p);
+			p->last_scan_mono = now;
+		}
 	}
 	free(fds);
 	const struct profiler_stats *s = &p->stats;

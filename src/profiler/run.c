@@ -94,6 +94,35 @@ static void profiler_process(const struct run_options *o, int target, int status
 	exit(0);
 }
 
+/*
+ * `kiln run --pid PID`: the profiler runs in the foreground on a process that is already
+ * running, until that process exits or kiln gets SIGINT/SIGTERM; the last period is flushed
+ * either way. Nothing is done to the target but opening perf events on its threads.
+ */
+static int attach_main(const struct run_options *o)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", o->pid);
+	if (access(path, F_OK) < 0) {
+		fprintf(stderr, "kiln run: --pid %d: no such process\n", o->pid);
+		return 1;
+	}
+	if (!o->enable)
+		return 0;
+	struct buf why = BUF_INIT;
+	struct profiler *p = profiler_new(o, o->pid, &why);
+	if (!p) {
+		LOG_ERROR("%s", why.data ? why.data : "profiler: cannot start");
+		buf_release(&why);
+		return 1;
+	}
+	buf_release(&why);
+	LOG_INFO("profiler: attached to process %d", o->pid);
+	int ret = profiler_run(p);
+	profiler_free(p);
+	return ret < 0 ? 1 : 0;
+}
+
 int run_main(int argc, char **argv)
 {
 	struct run_options o;
@@ -140,6 +169,8 @@ int run_main(int argc, char **argv)
 	buf_release(&out);
 	buf_release(&warn);
 	buf_release(&err);
+	if (o.pid)
+		return attach_main(&o);
 	if (!o.enable)
 		exec_command(&o);
 

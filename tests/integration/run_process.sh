@@ -7,10 +7,10 @@ set -euo pipefail
 
 # Option errors and not-yet-implemented modes are usage errors (2) with a clear message.
 set +e
-msg=$("$KILN" run --pid 1 2>&1); st=$?
+msg=$("$KILN" run --pid 1 -- true 2>&1); st=$?
 set -e
-[ "$st" = 2 ] || fail "--pid: status $st"
-grep -q "not implemented yet" <<<"$msg" || fail "--pid: message '$msg'"
+[ "$st" = 2 ] || fail "--pid with a command: status $st"
+grep -q "no command expected" <<<"$msg" || fail "--pid: message '$msg'"
 set +e
 msg=$("$KILN" run -e "sCPU bogus=1" -- true 2>&1); st=$?
 set -e

@@ -157,10 +157,19 @@ static void test_misc(void)
 	char *a2[] = {"run", "--preset", "nope", "app", NULL};
 	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a2), -EINVAL);
 	char *a3[] = {"run", "--pid", "12", NULL};
-	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a3), -EINVAL);
-	CHECK(strstr(err.data, "not implemented yet"));
-	char *a4[] = {"run", "-g", NULL};
-	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a4), -EINVAL);
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a3), 0);
+	CHECK_INT_EQ(o.pid, 12);
+	CHECK(o.command == NULL);
+	char *a4[] = {"run", "-g", "--maximum-pids", "7", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a4), 0);
+	CHECK(o.global);
+	CHECK_INT_EQ(o.max_pids, 7);
+	char *a4b[] = {"run", "-p", "12", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a4b), -EINVAL);
+	char *a4c[] = {"run", "-p", "12", "-g", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a4c), -EINVAL);
+	char *a4d[] = {"run", "-p", "x", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a4d), -EINVAL);
 	char *a5[] = {"run", "--stack_sample_size", "1001", "app", NULL};
 	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a5), -EINVAL);
 	char *a6[] = {"run",

@@ -1,0 +1,17 @@
+# Helper programs for the attach tests (tests/integration/attach_*.sh, lib_*.sh).
+set(ATTACH_WL ${CMAKE_CURRENT_SOURCE_DIR}/integration/workloads)
+
+add_executable(attach-threads ${ATTACH_WL}/attach_threads.c)
+target_compile_options(attach-threads PRIVATE -O2 -g)
+target_link_libraries(attach-threads PRIVATE Threads::Threads)
+
+# A workload, not what the sanitizer build checks: built plain.
+foreach(t attach-threads)
+	get_target_property(opts ${t} COMPILE_OPTIONS)
+	list(FILTER opts EXCLUDE REGEX "sanitize")
+	set_property(TARGET ${t} PROPERTY COMPILE_OPTIONS ${opts})
+	set_property(TARGET ${t} PROPERTY LINK_OPTIONS "")
+endforeach()
+
+set_target_properties(attach-threads PROPERTIES
+	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/integration)
