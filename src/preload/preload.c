@@ -324,9 +324,14 @@ static int live_remove(uint64_t addr)
 		uint64_t cur = __atomic_load_n(slot, __ATOMIC_RELAXED);
 		if (cur == 0)
 			return 0;
-		if (cur == addr)
-			return __atomic_compare_exchange_n(slot, &cur, LIVE_TOMB, false,
-							   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		if (cur == addr) {
+			if (!__atomic_compare_exchange_n(slot, &cur, LIVE_TOMB, false,
+							 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+				return 0;
+			/* nothing live: frees skip the table again */
+			__atomic_fetch_sub(&live_count, 1, __ATOMIC_RELAXED);
+			return 1;
+		}
 	}
 	return 0;
 }
