@@ -2,6 +2,8 @@
  * preload-ring: the integration tests' reader of the allocation ring.
  *	preload-ring create PATH SIZE PERIOD STACK     create a ring file for KILN_ALLOC_RING
  *	preload-ring stats PATH [SIZE…]                read every record and print counters
+ *	preload-ring follow PATH                       drain the ring as a profiler would, until
+ *	                                               SIGTERM/SIGINT; prints the records read
  * stats prints one "key value" per line: samples, allocs, frees, lost, lost_frees, pids,
  * starts (processes attached), untracked, dup_live (an address sampled twice without a free
  *between: double counting), bad_stack (a sample whose stack copy does not start at its SP or
@@ -9,6 +11,8 @@
  *exactly N bytes).
  */
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,38 @@
 static uint64_t live_addr[LIVE_MAX];
 static uint32_t live_pid[LIVE_MAX];
 static size_t nlive;
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static int follow(const char *path)
+{
+	struct alloc_ring *r = alloc_ring_open_file(path);
+	if (!r) {
+		fprintf(stderr, "preload-ring: cannot open '%s': %s\n", path, strerror(errno));
+		return 1;
+	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	unsigned long long n = 0;
+	while (!stop) {
+		struct alloc_ring_event ev;
+		int rc;
+		while ((rc = alloc_ring_read(r, &ev)) == 1)
+			n++;
+		alloc_ring_release(r);
+		if (rc < 0)
+			break;
+		usleep(1000);
+	}
+	printf("records %llu lost %llu\n", n, (unsigned long long)alloc_ring_lost(r));
+	alloc_ring_free(r);
+	return 0;
+}
 
 static long live_find(uint32_t pid, uint64_t addr)
 {
@@ -44,6 +80,8 @@ int main(int argc, char **argv)
 		alloc_ring_free(r);
 		return 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "follow"))
+		return follow(argv[2]);
 	if (argc < 3 || strcmp(argv[1], "stats")) {
 		fprintf(stderr, "usage: preload-ring create PATH SIZE PERIOD STACK | stats PATH\n");
 		return 2;
