@@ -48,8 +48,8 @@ fuzz: fuzz-smoke
 demo: deps build
 	tools/demo.sh $(BUILD)
 
-bench: deps build
-	bench/run.sh $(BUILD)
+bench: deps
+	bench/run.sh
 
 install: build
 	cmake --install $(BUILD)

@@ -9,10 +9,12 @@
 #   BENCH_SAMPLES    samples in the generated profile (default 1000000)
 #   BENCH_LOCATIONS  locations in the generated profile (default 200000)
 #
-# Benchmarks:
+# Benchmarks (set BENCH_ONLY_REPORT=1 for the first alone):
 #   report  `kiln report --top` and `--collapsed` vs `go tool pprof -top` on one large
 #           generated profile: wall time, CPU time (user+sys) and peak RSS, from
 #           /usr/bin/time -f "%e %U %S %M", medians of RUNS runs.
+#   then bench/profiler.sh (kiln run overhead), bench/unwind.sh (unwinder), bench/serve_ingest.sh
+#   and bench/serve_query.sh (kiln serve), bench/alloc.sh (allocation hooks).
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -83,13 +85,11 @@ cmp -s "$work/kiln.names" "$work/go.names" || agree=no
 go_line=$(grep '^go tool pprof -top ' "$work/results")
 read -r gw gc gm < <(echo "$go_line" | awk '{ print $(NF-2), $(NF-1), $NF }')
 {
-	echo "# kiln benchmark results"
+	echo "## report: kiln report vs go tool pprof"
 	echo
 	echo "Written by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs" \
 		"($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load" \
 		"average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-	echo
-	echo "## report: kiln report vs go tool pprof"
 	echo
 	echo "Profile: \`kiln_bench_gen_profile OUT $samples $locations\` — $samples samples of" \
 		"distinct stacks (16–47 frames) over $locations locations (10 % with an inlined" \
@@ -111,5 +111,30 @@ read -r gw gc gm < <(echo "$go_line" | awk '{ print $(NF-2), $(NF-1), $NF }')
 	echo "\"vs go\": how many times faster (wall, CPU) and the fraction of go's memory (RSS)."
 	echo "Both top tables list the same $(wc -l <"$work/kiln.names") functions in the same" \
 		"order: $agree."
-} >"$out"
-cat "$out"
+} >"$work/section.md"
+cat "$work/section.md"
+# Replace only this benchmark's section of RESULTS.md (up to the next "## " heading); the
+# other sections belong to the scripts below.
+[[ -f $out ]] || printf '# kiln benchmark results\n\n' >"$out"
+python3 - "$out" "$work/section.md" <<'PY'
+import sys
+path, new = sys.argv[1], open(sys.argv[2]).read().rstrip() + "\n\n"
+text = open(path).read()
+head = "## report: kiln report vs go tool pprof"
+i = text.find(head)
+if i < 0:
+    text = text.rstrip() + "\n\n" + new
+else:
+    j = text.find("\n## ", i + len(head))
+    text = text[:i] + new + (text[j + 1:] if j >= 0 else "")
+open(path, "w").write(text)
+PY
+
+# The other benchmarks, each writing its own section.
+if [[ ${BENCH_ONLY_REPORT:-0} != 1 ]]; then
+	"$src/bench/profiler.sh" "$build" --write
+	"$src/bench/unwind.sh" "$build"
+	"$src/bench/serve_ingest.sh" "$build"
+	"$src/bench/serve_query.sh" "$build"
+	"$src/bench/alloc.sh" "$build"
+fi
