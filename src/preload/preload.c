@@ -595,6 +595,77 @@ EXPORT void *pvalloc(size_t size)
 	return p;
 }
 
+/* --- C++ operator new/delete -------------------------------------------------------------- *
+ * libstdc++'s (and libc++'s) operator new calls malloc through the PLT: it is already counted
+ * there, and hooking both would count it twice. An allocator that brings its own operator new
+ * (tcmalloc, jemalloc, mimalloc builds) does not: its new and its malloc live in the same
+ * object. Only then do these forwarders sample (and report frees of sampled addresses). */
+
+static int new_mode; /* 0 unknown, 1 forward only, 2 sample here */
+
+static int new_separate(void)
+{
+	int m = __atomic_load_n(&new_mode, __ATOMIC_RELAXED);
+	if (__builtin_expect(m, 1))
+		return m == 2;
+	Dl_info a, b;
+	void *next_new = dlsym(RTLD_NEXT, "_Znwm");
+	m = next_new && real_malloc && dladdr((void *)real_malloc, &a) && dladdr(next_new, &b) &&
+		    a.dli_fbase == b.dli_fbase
+		? 2
+		: 1;
+	__atomic_store_n(&new_mode, m, __ATOMIC_RELAXED);
+	return m == 2;
+}
+
+#define NEXT(sym)                                                                                  \
+	static __typeof__(sym) *next;                                                              \
+	if (!next)                                                                                 \
+		next = (__typeof__(sym) *)dlsym(RTLD_NEXT, #sym);                                  \
+	if (!next)                                                                                 \
+	abort() /* operator new called with no C++ runtime loaded: cannot happen */
+
+#define NEW_FWD(sym, params, args, size)                                                           \
+	EXPORT void *sym params;                                                                   \
+	EXPORT void *sym params                                                                    \
+	{                                                                                          \
+		NEXT(sym);                                                                         \
+		void *p = next args;                                                               \
+		if (new_separate())                                                                \
+			account(ALLOC_KIND_NEW, p, size, CALLER);                                  \
+		return p;                                                                          \
+	}
+
+#define DELETE_FWD(sym, params, args, ptr)                                                         \
+	EXPORT void sym params;                                                                    \
+	EXPORT void sym params                                                                     \
+	{                                                                                          \
+		NEXT(sym);                                                                         \
+		if (new_separate())                                                                \
+			forget(ptr);                                                               \
+		next args;                                                                         \
+	}
+
+/* nothrow_t is passed by reference (a pointer), align_val_t as a size_t. */
+NEW_FWD(_Znwm, (size_t n), (n), n)
+NEW_FWD(_Znam, (size_t n), (n), n)
+NEW_FWD(_ZnwmRKSt9nothrow_t, (size_t n, const void *nt), (n, nt), n)
+NEW_FWD(_ZnamRKSt9nothrow_t, (size_t n, const void *nt), (n, nt), n)
+NEW_FWD(_ZnwmSt11align_val_t, (size_t n, size_t al), (n, al), n)
+NEW_FWD(_ZnamSt11align_val_t, (size_t n, size_t al), (n, al), n)
+NEW_FWD(_ZnwmSt11align_val_tRKSt9nothrow_t, (size_t n, size_t al, const void *nt), (n, al, nt), n)
+NEW_FWD(_ZnamSt11align_val_tRKSt9nothrow_t, (size_t n, size_t al, const void *nt), (n, al, nt), n)
+DELETE_FWD(_ZdlPv, (void *p), (p), p)
+DELETE_FWD(_ZdaPv, (void *p), (p), p)
+DELETE_FWD(_ZdlPvm, (void *p, size_t n), (p, n), p)
+DELETE_FWD(_ZdaPvm, (void *p, size_t n), (p, n), p)
+DELETE_FWD(_ZdlPvRKSt9nothrow_t, (void *p, const void *nt), (p, nt), p)
+DELETE_FWD(_ZdaPvRKSt9nothrow_t, (void *p, const void *nt), (p, nt), p)
+DELETE_FWD(_ZdlPvSt11align_val_t, (void *p, size_t al), (p, al), p)
+DELETE_FWD(_ZdaPvSt11align_val_t, (void *p, size_t al), (p, al), p)
+DELETE_FWD(_ZdlPvmSt11align_val_t, (void *p, size_t n, size_t al), (p, n, al), p)
+DELETE_FWD(_ZdaPvmSt11align_val_t, (void *p, size_t n, size_t al), (p, n, al), p)
+
 EXPORT int preload_enabled(void)
 {
 	return __atomic_load_n(&enabled, __ATOMIC_ACQUIRE);

@@ -89,6 +89,7 @@ enum alloc_ring_kind {
 	ALLOC_KIND_MEMALIGN,
 	ALLOC_KIND_VALLOC,
 	ALLOC_KIND_PVALLOC,
+	ALLOC_KIND_NEW, /* C++ operator new of an allocator that does not go through malloc */
 };
 
 struct alloc_ring_alloc {

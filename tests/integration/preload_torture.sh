@@ -77,4 +77,22 @@ same cxx_plain cxx_hooked
 cat "$tmp/cxx.stats"
 [ "$(stat_of size:123457 "$tmp/cxx.stats")" = 200 ] || fail "C++ new counted $(stat_of size:123457 "$tmp/cxx.stats") times, want 200"
 [ "$(stat_of dup_live "$tmp/cxx.stats")" = 0 ] || fail "C++ double counting"
+# 4. bad_alloc thrown by libstdc++'s operator new crosses the hook's forwarder
+PRELOAD_CXX_THROW=1 "$bin/preload-cxx" >"$tmp/throw_plain.out" || true
+PRELOAD_CXX_THROW=1 LD_PRELOAD=$lib KILN_ALLOC_RING=$tmp/cxx "$bin/preload-cxx" >"$tmp/throw_hooked.out" || true
+grep -q "bad_alloc caught" "$tmp/throw_plain.out" || fail "plain bad_alloc"
+cmp -s "$tmp/throw_plain.out" "$tmp/throw_hooked.out" || fail "bad_alloc through the hook"
+
+# 5. an allocator with its own operator new (not calling malloc): sampled by the hook's new,
+# exactly once per allocation
+"$bin/preload-ring" create "$tmp/fake" $((64 << 20)) -4096 1024
+run fake_plain "" "" "$bin/preload-cxx-fake"
+run fake_hooked "$lib" "$tmp/fake" "$bin/preload-cxx-fake"
+same cxx_plain fake_plain
+same fake_plain fake_hooked
+"$bin/preload-ring" stats "$tmp/fake" 123457 >"$tmp/fake.stats"
+cat "$tmp/fake.stats"
+[ "$(stat_of size:123457 "$tmp/fake.stats")" = 200 ] || fail "separate operator new counted $(stat_of size:123457 "$tmp/fake.stats") times, want 200"
+[ "$(stat_of dup_live "$tmp/fake.stats")" = 0 ] || fail "separate allocator double counting"
+[ "$(stat_of frees "$tmp/fake.stats")" -ge 200 ] || fail "separate operator delete not reported"
 echo "preload torture: OK"

@@ -1,6 +1,9 @@
 // preload-cxx: C++ new/delete (through libstdc++, which calls malloc: must be counted once),
 // containers and strings; prints deterministic lines and exits 3.
+#include <cstdint>
 #include <cstdio>
+#include <new>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,5 +40,15 @@ int main()
 	auto u = std::make_unique<std::vector<std::string>>(1000, std::string(100, 'x'));
 	sum += u->size();
 	std::printf("cxx: %lu\n", sum);
+	if (std::getenv("PRELOAD_CXX_THROW")) { // bad_alloc must cross the hook's operator new
+		volatile size_t huge = SIZE_MAX / 4;
+		try {
+			char *p = new char[huge];
+			sink = p;
+			std::printf("huge new succeeded\n");
+		} catch (const std::bad_alloc &) {
+			std::printf("bad_alloc caught\n");
+		}
+	}
 	return 3;
 }
