@@ -267,7 +267,7 @@ static void usage(FILE *f)
 	       "                            /var/run/datadog/apm.socket)\n"
 	       "  --store SPEC              where profiles go: a directory or sqlite:DIR (default\n"
 	       "                            '" DEFAULT_STORE
-	       "'), or postgresql://… (alias --data-dir)\n"
+	       "'), or postgresql://… (aliases --data, --storage)\n"
 	       "  --max-request-size N      largest upload body, bytes; K, M, G suffixes\n"
 	       "                            (default 64M); larger requests get 413\n"
 	       "  --max-buffered N          request bodies held at once, all connections\n"
@@ -369,6 +369,8 @@ static const struct option long_opts[] = {
     {"unix-socket", required_argument, NULL, OPT_UNIX},
     {"store", required_argument, NULL, OPT_STORE},
     {"data-dir", required_argument, NULL, OPT_STORE},
+    {"data", required_argument, NULL, OPT_STORE},
+    {"storage", required_argument, NULL, OPT_STORE},
     {"max-request-size", required_argument, NULL, OPT_MAX_REQ},
     {"max-buffered", required_argument, NULL, OPT_MAX_BUFFERED},
     {"threads", required_argument, NULL, OPT_THREADS},
