@@ -210,10 +210,9 @@ static void init_slow(void)
 	int expect = ST_NONE;
 	if (!__atomic_compare_exchange_n(&state, &expect, ST_RESOLVING, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
-		/* Another thread resolves: wait for it (its dlsym calls come back to us as
-		 * re-entry on its own thread, served by the bootstrap arena). */
-		while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != ST_READY)
-			sched_yield();
+		/* Another thread is resolving. Do not wait for it: its dlsym may need a loader
+		 * lock this thread holds (a dlopen in progress). The caller is served by the
+		 * bootstrap arena for these few microseconds. */
 		return;
 	}
 	ts.busy++;
