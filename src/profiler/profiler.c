@@ -38,6 +38,7 @@
 #include "pprof/pprof.h"
 #include "proc/proc.h"
 #include "profiler/aggregate.h"
+#include "profiler/container.h"
 #include "profiler/diag.h"
 #include "symbolize/symbolize.h"
 #include "unwind/unwind.h"
@@ -53,6 +54,15 @@ struct pending {
 	size_t len;
 	uint32_t ring;
 	uint64_t end; /* ring position after the record */
+};
+
+/* Global mode: one aggregator (one profile per period) per sampled process. */
+struct proc_slot {
+	int pid;
+	bool active;		/* sampled during this period */
+	struct aggregator *agg; /* owned */
+	char comm[64];
+	char container[80];
 };
 
 struct profiler {
@@ -90,6 +100,15 @@ struct profiler {
 	struct hmap covered;
 	struct hmap seen_once;
 	uint64_t last_scan_mono;
+
+	/* Global mode (--global): slots for up to opts->max_pids processes (pid -> index in
+	 * slot_of); samples of the others go to overflow, the "[maximum pids]" profile. agg is
+	 * the aggregator of the sample being processed. */
+	bool global;
+	int self;
+	VEC(struct proc_slot) slots;
+	struct hmap slot_of;
+	struct aggregator *main_agg; /* owned: wrapper/attach modes, and global overflow */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -213,17 +232,17 @@ static struct perf_events *open_events(struct profiler *p, struct buf *why)
 		}
 	}
 	struct perf_event_config cfg = {
-	    .pid = p->target,
+	    .pid = p->global ? -1 : p->target,
 	    .tids = tids,
 	    .ntids = ntids,
-	    .start_enabled = p->attach,
+	    .start_enabled = p->attach || p->global,
 	    .use_freq = o->cpu.use_freq,
 	    .freq_or_period = o->cpu.value,
 	    .stack_size = o->stack_sample_size,
 	    .regs_mask = UNWIND_PERF_REGS_MASK,
 	    .include_kernel = o->include_kernel != TRI_OFF,
 	    .kernel_callchain = o->include_kernel == TRI_ON,
-	    .enable_on_exec = !p->attach,
+	    .enable_on_exec = !p->attach && !p->global,
 	    .ring_pages = 128,
 	};
 	struct perf_open_failure fail;
@@ -235,6 +254,16 @@ static struct perf_events *open_events(struct profiler *p, struct buf *why)
 			 perf_paranoid_level());
 		cfg.include_kernel = false;
 		ev = perf_events_open(&cfg, &fail);
+	}
+	if (!ev && p->global && fail.stage == PERF_STAGE_OPEN &&
+	    (fail.err == EACCES || fail.err == EPERM)) {
+		buf_printf(why,
+			   "perf: --global needs root, CAP_PERFMON (or CAP_SYS_ADMIN), or "
+			   "perf_event_paranoid <= 0 (it is %d here): perf_event_open on every CPU "
+			   "was refused: %s",
+			   perf_paranoid_level(), strerror(fail.err));
+		errno = fail.err;
+		return NULL;
 	}
 	if (!ev) {
 		diag_perf_failure(&fail, cfg.include_kernel, why);
@@ -268,9 +297,14 @@ struct profiler *profiler_new(const struct run_options *opts, int target, struct
 	p->target = target;
 	p->pidfd = -1;
 	p->attach = opts->pid > 0;
+	p->global = opts->global;
+	p->self = (int)getpid();
+	hmap_init(&p->slot_of, 0);
 	hmap_init(&p->covered, 0);
 	hmap_init(&p->seen_once, 0);
-	if (opts->command) {
+	if (p->global) {
+		snprintf(p->target_name, sizeof(p->target_name), "kiln-global");
+	} else if (opts->command) {
 		snprintf(p->target_name, sizeof(p->target_name), "%s", opts->command[0]);
 	} else {
 		char path[64];
@@ -323,7 +357,7 @@ struct profiler *profiler_new(const struct run_options *opts, int target, struct
 		buf_puts(why, "profiler: cannot create the symbolizer");
 		goto fail;
 	}
-	p->agg = aggregator_new();
+	p->agg = p->main_agg = aggregator_new();
 	p->builder = pprof_builder_new();
 	if (!p->agg || !p->builder) {
 		buf_puts(why, "profiler: out of memory");
@@ -376,7 +410,11 @@ void profiler_free(struct profiler *p)
 		return;
 	exporter_free(p->exp, 5000); /* the program has exited: do not linger long */
 	pprof_builder_free(p->builder);
-	aggregator_free(p->agg);
+	aggregator_free(p->main_agg);
+	for (size_t i = 0; i < p->slots.len; i++)
+		aggregator_free(p->slots.items[i].agg);
+	vec_release(&p->slots);
+	hmap_release(&p->slot_of);
 	symbolizer_free(p->sym);
 	unwinder_free(p->unw);
 	proc_table_free(p->pt);
@@ -426,6 +464,40 @@ static uint32_t root_frame(struct profiler *p, int pid, const char **pname)
 	return aggregator_frame_synthetic(p->agg, name);
 }
 
+/* Global mode: the aggregator of pid's profile (a new slot, or the overflow when full). */
+static struct aggregator *global_agg(struct profiler *p, int pid)
+{
+	uint64_t *ix = hmap_get(&p->slot_of, (uint64_t)pid);
+	if (ix) {
+		struct proc_slot *sl = &p->slots.items[*ix];
+		sl->active = true;
+		return sl->agg;
+	}
+	if (p->slots.len >= p->opts->max_pids)
+		return p->main_agg;
+	struct proc_slot sl = {.pid = pid, .active = true};
+	sl.agg = aggregator_new();
+	if (!sl.agg)
+		return p->main_agg;
+	char path[64];
+	struct buf b = BUF_INIT;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (buf_read_file(&b, path, 256) == 0 && b.len)
+		snprintf(sl.comm, sizeof(sl.comm), "%.*s", (int)strcspn(b.data, "\n"), b.data);
+	else
+		snprintf(sl.comm, sizeof(sl.comm), "%s", proc_table_comm(p->pt, pid));
+	buf_release(&b);
+	container_id_of(pid, sl.container, sizeof(sl.container));
+	if (vec_push(&p->slots, sl) < 0 ||
+	    hmap_put(&p->slot_of, (uint64_t)pid, p->slots.len - 1) < 0) {
+		if (p->slots.len && p->slots.items[p->slots.len - 1].agg == sl.agg)
+			p->slots.len--;
+		aggregator_free(sl.agg);
+		return p->main_agg;
+	}
+	return sl.agg;
+}
+
 static void add_sample(struct profiler *p, const struct perf_record *r)
 {
 	const struct perf_sample *s = &r->sample;
@@ -434,6 +506,11 @@ static void add_sample(struct profiler *p, const struct perf_record *r)
 	int pid = (int)r->id.pid, tid = (int)r->id.tid;
 	enum unwind_status status = UNWIND_OK;
 
+	if (p->global) {
+		if (pid == p->self || pid <= 0)
+			return; /* kiln does not profile itself; pid 0 is the idle task */
+		p->agg = global_agg(p, pid);
+	}
 	/* Kernel frames first (leaf side), skipping the PERF_CONTEXT_* markers. */
 	for (uint64_t i = 0; i < s->callchain_nr && n < UNWIND_CAP; i++) {
 		uint64_t ip = s->callchain[i];
@@ -492,6 +569,7 @@ static void add_lost(struct profiler *p, uint64_t lost, uint64_t time)
 	if (!lost)
 		return;
 	p->stats.lost += lost;
+	p->agg = p->main_agg;
 	uint32_t ids[2];
 	const char *pname;
 	ids[0] = aggregator_frame_synthetic(p->agg, "[lost]");
@@ -630,16 +708,24 @@ static void sanitize_name(const char *in, char *out, size_t outsz)
 		snprintf(out, outsz, "kiln");
 }
 
-static void export_period(struct profiler *p)
+/* Tag values are comma-separated: keep commas out of a process name. */
+static void tag_value(const char *in, char *out, size_t outsz)
 {
-	uint64_t end_mono = now_ns(CLOCK_MONOTONIC);
-	int64_t end_real = (int64_t)end_mono + p->mono_to_real;
+	snprintf(out, outsz, "%s", in);
+	for (char *c = out; *c; c++)
+		if (*c == ',' || *c == ' ')
+			*c = '_';
+}
+
+/* Builds, encodes and submits one profile of agg (pid: its process_id tag). */
+static void export_one(struct profiler *p, struct aggregator *agg, int pid, const char *name,
+		       const char *container, int64_t end_real)
+{
 	struct pprof_profile prof;
 	struct buf enc = BUF_INIT;
 	int err;
 
-	if (aggregator_total_count(p->agg) == 0)
-		goto next_period;
+	p->agg = agg;
 	pprof_builder_time(p->builder, p->period_start_real, end_real - p->period_start_real);
 	struct aggregate_build_opts bo = {.timeline = p->opts->timeline, .symbolizer = p->sym};
 	err = aggregator_build(p->agg, &bo, p->builder);
@@ -649,7 +735,7 @@ static void export_period(struct profiler *p)
 	err = pprof_builder_finish(p->builder, &prof);
 	if (err) {
 		LOG_ERROR("profiler: cannot finish the profile: %s", strerror(-err));
-		goto next_period;
+		return;
 	}
 	err = pprof_encode(&prof, &enc);
 	size_t nsamples = prof.samples.len;
@@ -658,13 +744,19 @@ static void export_period(struct profiler *p)
 		LOG_ERROR("profiler: cannot encode the profile: %s", strerror(-err));
 		goto release_enc;
 	}
-	char extra[128], prefix[96], comm[64];
+	char extra[384], prefix[96], comm[64], tname[64];
 	p->seq++;
-	snprintf(extra, sizeof(extra), "process_id:%d,profile_seq:%u", p->target, p->seq);
-	const char *cmd = p->target_name;
-	const char *slash = strrchr(cmd, '/');
-	sanitize_name(slash ? slash + 1 : cmd, comm, sizeof(comm));
-	snprintf(prefix, sizeof(prefix), "%s-%d", comm, p->target);
+	const char *slash = p->global ? NULL : strrchr(name, '/'); /* a comm is no path */
+	tag_value(slash ? slash + 1 : name, tname, sizeof(tname));
+	if (p->global)
+		snprintf(extra, sizeof(extra), "process_id:%d,process_name:%s,%s%s%sprofile_seq:%u",
+			 pid, tname, container && *container ? "container_id:" : "",
+			 container && *container ? container : "",
+			 container && *container ? "," : "", p->seq);
+	else
+		snprintf(extra, sizeof(extra), "process_id:%d,profile_seq:%u", pid, p->seq);
+	sanitize_name(slash ? slash + 1 : name, comm, sizeof(comm));
+	snprintf(prefix, sizeof(prefix), "%s-%d", comm, pid);
 	struct export_profile ep = {
 	    .start_ns = p->period_start_real,
 	    .end_ns = end_real,
@@ -682,8 +774,56 @@ static void export_period(struct profiler *p)
 		 p->seq, aggregator_total_count(p->agg), nsamples, p->stats.lost, enc.len);
 release_enc:
 	buf_release(&enc);
-next_period:
-	aggregator_reset(p->agg);
+}
+
+static bool process_alive(int pid)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0;
+}
+
+/* Global mode: one profile per sampled process, then forget the processes that were idle
+ * or exited, so thousands of short-lived processes cost nothing after their period. */
+static void export_global(struct profiler *p, int64_t end_real)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < p->slots.len; i++) {
+		struct proc_slot *sl = &p->slots.items[i];
+		/* The name now (the process may have exec'd since its first sample). */
+		const char *name = proc_table_comm(p->pt, sl->pid);
+		if (name && *name)
+			snprintf(sl->comm, sizeof(sl->comm), "%s", name);
+		if (aggregator_total_count(sl->agg))
+			export_one(p, sl->agg, sl->pid, sl->comm[0] ? sl->comm : "[exited]",
+				   sl->container, end_real);
+		aggregator_reset(sl->agg);
+		if (!sl->active || !process_alive(sl->pid)) {
+			aggregator_free(sl->agg);
+			continue;
+		}
+		sl->active = false;
+		p->slots.items[keep++] = *sl;
+	}
+	p->slots.len = keep;
+	hmap_clear(&p->slot_of);
+	for (size_t i = 0; i < keep; i++)
+		hmap_put(&p->slot_of, (uint64_t)p->slots.items[i].pid, i);
+	if (aggregator_total_count(p->main_agg))
+		export_one(p, p->main_agg, 0, "[maximum pids]", NULL, end_real);
+}
+
+static void export_period(struct profiler *p)
+{
+	uint64_t end_mono = now_ns(CLOCK_MONOTONIC);
+	int64_t end_real = (int64_t)end_mono + p->mono_to_real;
+
+	if (p->global)
+		export_global(p, end_real);
+	else if (aggregator_total_count(p->main_agg))
+		export_one(p, p->main_agg, p->target, p->target_name, NULL, end_real);
+	p->agg = p->main_agg;
+	aggregator_reset(p->main_agg);
 	proc_table_gc(p->pt);
 	symbolizer_gc(p->sym);
 	refresh_clock_offset(p);
@@ -732,6 +872,8 @@ static void rescan_threads(struct profiler *p)
 
 static bool target_gone(struct profiler *p, const struct pollfd *pidpoll)
 {
+	if (p->global)
+		return false;
 	if (p->pidfd >= 0)
 		return pidpoll && (pidpoll->revents & (POLLIN | POLLHUP | POLLERR));
 	/* No pidfd (kernel < 5.3): the target is gone when /proc says so (or it is a zombie). */
@@ -767,7 +909,8 @@ int profiler_run(struct profiler *p)
 	sigaction(SIGHUP, &sa, NULL);
 
 #ifdef SYS_pidfd_open
-	p->pidfd = (int)syscall(SYS_pidfd_open, p->target, 0);
+	if (!p->global)
+		p->pidfd = (int)syscall(SYS_pidfd_open, p->target, 0);
 #endif
 	for (size_t i = 0; i < nrings; i++) {
 		fds[i].fd = perf_events_fd(p->ev, i);

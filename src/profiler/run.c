@@ -95,29 +95,34 @@ static void profiler_process(const struct run_options *o, int target, int status
 }
 
 /*
- * `kiln run --pid PID`: the profiler runs in the foreground on a process that is already
- * running, until that process exits or kiln gets SIGINT/SIGTERM; the last period is flushed
- * either way. Nothing is done to the target but opening perf events on its threads.
+ * `kiln run --pid PID` and `kiln run --global`: the profiler runs in the foreground on
+ * processes that are already running, until the target exits (--pid) or kiln gets
+ * SIGINT/SIGTERM; the last period is flushed either way. Nothing is done to the targets but
+ * opening perf events on them.
  */
 static int attach_main(const struct run_options *o)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d", o->pid);
-	if (access(path, F_OK) < 0) {
+	if (o->pid && access(path, F_OK) < 0) {
 		fprintf(stderr, "kiln run: --pid %d: no such process\n", o->pid);
 		return 1;
 	}
 	if (!o->enable)
 		return 0;
 	struct buf why = BUF_INIT;
-	struct profiler *p = profiler_new(o, o->pid, &why);
+	struct profiler *p = profiler_new(o, o->global ? -1 : o->pid, &why);
 	if (!p) {
 		LOG_ERROR("%s", why.data ? why.data : "profiler: cannot start");
 		buf_release(&why);
 		return 1;
 	}
 	buf_release(&why);
-	LOG_INFO("profiler: attached to process %d", o->pid);
+	if (o->global)
+		LOG_INFO("profiler: profiling every process (up to %u profiles per period)",
+			 o->max_pids);
+	else
+		LOG_INFO("profiler: attached to process %d", o->pid);
 	int ret = profiler_run(p);
 	profiler_free(p);
 	return ret < 0 ? 1 : 0;
@@ -169,7 +174,7 @@ int run_main(int argc, char **argv)
 	buf_release(&out);
 	buf_release(&warn);
 	buf_release(&err);
-	if (o.pid)
+	if (o.pid || o.global)
 		return attach_main(&o);
 	if (!o.enable)
 		exec_command(&o);

@@ -15,3 +15,12 @@ endforeach()
 
 set_target_properties(attach-threads PROPERTIES
 	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/integration)
+
+add_executable(attach-busy ${ATTACH_WL}/attach_busy.c)
+target_compile_options(attach-busy PRIVATE -O2 -g)
+get_target_property(opts attach-busy COMPILE_OPTIONS)
+list(FILTER opts EXCLUDE REGEX "sanitize")
+set_property(TARGET attach-busy PROPERTY COMPILE_OPTIONS ${opts})
+set_property(TARGET attach-busy PROPERTY LINK_OPTIONS "")
+set_target_properties(attach-busy PROPERTIES
+	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/integration)
