@@ -24,3 +24,16 @@ set_property(TARGET attach-busy PROPERTY COMPILE_OPTIONS ${opts})
 set_property(TARGET attach-busy PROPERTY LINK_OPTIONS "")
 set_target_properties(attach-busy PROPERTIES
 	RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/integration)
+
+# An application using libkiln, linked each way.
+if(TARGET kiln_shared)
+	add_executable(lib-app-shared ${ATTACH_WL}/lib_app.c)
+	target_link_libraries(lib-app-shared PRIVATE kiln_shared)
+	add_executable(lib-app-static ${ATTACH_WL}/lib_app.c)
+	target_link_libraries(lib-app-static PRIVATE kiln_static)
+	foreach(t lib-app-shared lib-app-static)
+		target_compile_options(${t} PRIVATE -O2 -g)
+	endforeach()
+	set_target_properties(lib-app-shared lib-app-static PROPERTIES
+		RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/integration)
+endif()
