@@ -5,7 +5,9 @@
 #      profiler's whole rusage divided by samples (start-up, symbolization, export included);
 #   2. slowdown of a CPU-bound program (fixed work, one thread) with vs without kiln: CPU time
 #      (user+sys) of paired, alternating runs; the median of the ratios;
-#   3. profiler RSS while profiling a 50-thread program.
+#   3. profiler RSS while profiling a 50-thread program;
+#   4. --global (when permitted): profiler CPU and peak RSS over a burst of 3000 short-lived
+#      processes next to 3 busy ones, one profile per process per 1 s period.
 # With --write, the results replace the "## kiln run" section of bench/RESULTS.md.
 set -euo pipefail
 BUILD=${1:-build}
@@ -84,6 +86,39 @@ line=$(profile -- "$WORK" spin 10 50)
 RSS=$(field "max rss" "$line")
 echo "  max RSS ${RSS} KiB ($(awk -v k="$RSS" 'BEGIN{printf "%.1f", k/1024}') MiB)"
 
+BUSY="$BUILD/tests/integration/attach-busy"
+GLOBAL=""
+gst=0
+[ -x "$BUSY" ] && { timeout -s INT 1 "$KILN" run --global -u 0.2 --output-dir "$T/gprobe" \
+	2>/dev/null || gst=$?; }
+if [ "$gst" = 124 ]; then # ran until interrupted: --global is permitted here
+	echo "== --global: 3 busy processes + a burst of 3000 short-lived ones (99 Hz, 1 s periods)"
+	rm -rf "$T/g"
+	"$KILN" run --global --maximum-pids 5000 -l info -u 1 --output-dir "$T/g" 2>"$T/g.err" &
+	gk=$!
+	sleep 0.5
+	bp=""
+	for f in alpha beta gamma; do
+		"$BUSY" $f 6 &
+		bp="$bp $!"
+	done
+	t0=$(date +%s.%N)
+	"$BUSY" burst 3000
+	t1=$(date +%s.%N)
+	wait $bp || true
+	kill -INT $gk
+	wait $gk || true
+	line=$(grep "profiler: done" "$T/g.err" || true)
+	G_RSS=$(field "max rss" "$line")
+	G_CPU=$(sed -nE 's/.*profiler cpu ([0-9]+) us.*/\1/p' <<<"$line")
+	G_SAMPLES=$(sed -nE 's/.*done: ([0-9]+) samples.*/\1/p' <<<"$line")
+	G_PROFILES=$(ls "$T/g" | wc -l)
+	G_BURST=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')
+	GLOBAL=1
+	echo "  $G_SAMPLES samples, $G_PROFILES profiles, profiler CPU $G_CPU us, max RSS $G_RSS KiB" \
+		"(burst took $G_BURST s)"
+fi
+
 if [ "$WRITE" = --write ]; then
 	RES="$(dirname "$0")/RESULTS.md"
 	[ -f "$RES" ] || printf '# kiln benchmark results\n\n' >"$RES"
@@ -110,6 +145,20 @@ if [ "$WRITE" = --write ]; then
 		echo "own CPU time (user + sys, so the kernel's stack copies count), which a loaded machine"
 		echo "disturbs less than wall time."
 		echo
+		if [ -n "$GLOBAL" ]; then
+			echo "### global mode"
+			echo
+			echo "| what | result |"
+			echo "|---|---|"
+			echo "| profiles written (3 busy + 3000 short-lived processes, 1 s periods, ${G_BURST} s burst) | $G_PROFILES |"
+			echo "| samples | $G_SAMPLES |"
+			echo "| profiler CPU ÷ samples | $(awk -v c="$G_CPU" -v s="$G_SAMPLES" 'BEGIN{printf "%.1f", s ? c/s : 0}') µs |"
+			echo "| profiler max RSS | $G_RSS KiB |"
+			echo
+			echo "Exited and idle processes are forgotten at the end of each period, so the peak RSS"
+			echo "depends on the processes of one period, not on how many came and went."
+			echo
+		fi
 	} >"$T/section"
 	awk -v sec="$T/section" '
 		/^## kiln run$/ {skip=1; while ((getline l < sec) > 0) print l; done=1; next}
