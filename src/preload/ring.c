@@ -21,6 +21,10 @@ struct alloc_ring {
 	int fd;		 /* owned; -1 after close */
 	char *path;	 /* owned; NULL for a memfd */
 	uint64_t unread; /* bytes read but not yet released */
+	/* The reader's own copies of the data size and its cursor: it never reads them back
+	 * from the shared header, which the profiled program could overwrite. */
+	uint64_t size;
+	uint64_t tail;
 };
 
 static size_t ring_round(size_t n)
@@ -47,6 +51,8 @@ static struct alloc_ring *ring_map(int fd, size_t data_size, bool init)
 	}
 	r->h = m;
 	r->data = (uint8_t *)m + ALLOC_RING_HEADER_SIZE;
+	r->size = data_size;
+	r->tail = init ? 0 : __atomic_load_n(&r->h->tail, __ATOMIC_ACQUIRE) & ~(uint64_t)7;
 	if (init) {
 		r->h->version = ALLOC_RING_VERSION;
 		r->h->header_size = ALLOC_RING_HEADER_SIZE;
@@ -149,7 +155,7 @@ void alloc_ring_release(struct alloc_ring *r)
 {
 	if (!r->unread)
 		return;
-	uint64_t tail = r->h->tail, size = r->h->data_size;
+	uint64_t tail = r->tail, size = r->size;
 	uint64_t n = r->unread;
 	/* Zero what was consumed so that future uncommitted headers read as 0. Records never
 	 * wrap, but a run of them can. */
@@ -160,15 +166,16 @@ void alloc_ring_release(struct alloc_ring *r)
 		tail += chunk;
 		n -= chunk;
 	}
+	r->tail = tail;
 	__atomic_store_n(&r->h->tail, tail, __ATOMIC_RELEASE);
 	r->unread = 0;
 }
 
 int alloc_ring_read(struct alloc_ring *r, struct alloc_ring_event *ev)
 {
-	uint64_t size = r->h->data_size;
+	uint64_t size = r->size;
 	for (;;) {
-		uint64_t pos = r->h->tail + r->unread;
+		uint64_t pos = r->tail + r->unread;
 		uint64_t head = __atomic_load_n(&r->h->head, __ATOMIC_ACQUIRE);
 		if (pos >= head)
 			return 0;
