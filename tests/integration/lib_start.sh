@@ -2,7 +2,7 @@
 # libkiln: a program linked with libkiln.so and one linked with libkiln.a start and stop
 # profiling themselves; a profile of each arrives with its functions. Starting and stopping
 # twice are harmless, a forked child can exec, stop(0) returns at once and the profiler still
-# flushes, the options struct is accepted, a missing kiln binary is -ENOENT.
+# flushes, options in code win over the environment, a missing kiln binary is -ENOENT.
 set -euo pipefail
 . "$KILN_SOURCE_DIR/tests/integration/workloads/run_lib.bash"
 require_perf
@@ -48,9 +48,12 @@ done
 sleep 0.5
 check "$T/stop0" "stop(0)"
 
-# Start with an options struct (an unknown version is -EINVAL, checked inside the program).
-KILN_OUTPUT_DIR="$T/opts" DD_SERVICE=from-env "$W/lib-app-static" options 1 || fail "options: $?"
+# An options struct (an unknown version is -EINVAL, checked inside the program); its
+# service wins over DD_SERVICE (the profiler's --show_config dump says which it uses).
+KILN_OUTPUT_DIR="$T/opts" DD_SERVICE=from-env DD_PROFILING_SHOW_CONFIG=true \
+	"$W/lib-app-static" options 1 2>"$T/err" || fail "options: $?"
 check "$T/opts" "options"
+grep -q "service: from-code" "$T/err" || { cat "$T/err" >&2; fail "options: the code's service did not win"; }
 
 # No kiln binary: -ENOENT, no crash.
 set +e
