@@ -48,6 +48,15 @@ done
 sleep 0.5
 check "$T/stop0" "stop(0)"
 
+# Exit without stopping: the profiler flushes the last profile on its own.
+KILN_OUTPUT_DIR="$T/exit" "$W/lib-app-static" exit 1 || fail "exit: $?"
+for _ in $(seq 100); do
+	ls "$T/exit"/*.pprof >/dev/null 2>&1 && break
+	sleep 0.1
+done
+sleep 0.5
+check "$T/exit" "exit without stop"
+
 # An options struct (an unknown version is -EINVAL, checked inside the program); its
 # service wins over DD_SERVICE (the profiler's --show_config dump says which it uses).
 KILN_OUTPUT_DIR="$T/opts" DD_SERVICE=from-env DD_PROFILING_SHOW_CONFIG=true \

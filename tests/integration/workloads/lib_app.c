@@ -6,6 +6,7 @@
  *	lib-app twice SECONDS     start twice, work, stop twice
  *	lib-app forkexec SECONDS  start, work, fork a child that execs `echo child-ok`, stop
  *	lib-app stop0 SECONDS     start, work, stop(0), exit at once
+ *	lib-app exit SECONDS      start, work, exit without stopping
  *	lib-app options SECONDS   start with struct kiln_options (service "from-code")
  *	lib-app start             start only: prints the result ("start: 0" or the errno name)
  */
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "twice") && start())
 		return 1;
 	lib_hot(s);
+	if (!strcmp(mode, "exit"))
+		return 0;
 	if (!strcmp(mode, "forkexec")) {
 		fflush(NULL);
 		pid_t c = fork();
