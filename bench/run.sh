@@ -13,7 +13,8 @@
 #   report  `kiln report --top` and `--collapsed` vs `go tool pprof -top` on one large
 #           generated profile: wall time, CPU time (user+sys) and peak RSS, from
 #           /usr/bin/time -f "%e %U %S %M", medians of RUNS runs.
-#   then bench/profiler.sh (kiln run overhead), bench/unwind.sh (unwinder), bench/serve_ingest.sh
+#   then bench/profiler.sh (kiln run overhead), bench/perf_compare.sh (kiln run vs perf record),
+#   bench/unwind.sh (unwinder), bench/serve_ingest.sh
 #   and bench/serve_query.sh (kiln serve), bench/alloc.sh (allocation hooks).
 set -euo pipefail
 
@@ -133,6 +134,7 @@ PY
 # The other benchmarks, each writing its own section.
 if [[ ${BENCH_ONLY_REPORT:-0} != 1 ]]; then
 	"$src/bench/profiler.sh" "$build" --write
+	"$src/bench/perf_compare.sh" "$build"
 	"$src/bench/unwind.sh" "$build"
 	"$src/bench/serve_ingest.sh" "$build"
 	"$src/bench/serve_query.sh" "$build"
