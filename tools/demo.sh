@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# demo.sh BUILD_DIR: the `make demo` script. Runs the bundled demo program under
-# `kiln run --output-dir … -u 5` for about 10 s, then shows `kiln report --top` of the
-# profiles it wrote and where they are. Builds nothing itself (make demo builds first).
-# If perf events are unavailable here, it says why and shows a bundled dd-trace-js profile.
+# demo.sh BUILD_DIR: the `make demo` script. Starts `kiln serve` (UI on
+# http://127.0.0.1:8126/, or a free port if that one is taken), runs the bundled demo
+# program under `kiln run` for about 10 s — uploading to that server and writing files —,
+# then shows `kiln report --top` of the profiles and the URL of the UI. From a terminal the
+# server keeps running until Ctrl-C; otherwise it is stopped and the command that reopens
+# it is printed. Builds nothing itself (make demo builds first). If perf events are
+# unavailable here, it says why and shows a bundled dd-trace-js profile.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -20,12 +23,48 @@ for f in "$KILN" "$DEMO"; do
 done
 
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/kiln-demo.XXXXXX")
-echo "== kiln run --output-dir $OUT -u 5 -- kiln-demo $SECONDS_TO_RUN"
-echo "   (a small service whose time goes to parse_request, compress_block and hash_password)"
+DATA="$OUT/kiln-data"
+
+# The server: the UI and the intake on one port.
+SERVER_PID=
+stop_server() {
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		SERVER_PID=
+	fi
+}
+trap stop_server EXIT
+start_server() { # start_server LISTEN: 0 once /healthz answers
+	"$KILN" serve --listen "$1" --store "$DATA" --log_mode "$OUT/serve.log" &
+	SERVER_PID=$!
+	for _ in $(seq 100); do
+		kill -0 "$SERVER_PID" 2>/dev/null || { SERVER_PID=; return 1; }
+		PORT=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$OUT/serve.log" 2>/dev/null | head -1)
+		[ -n "$PORT" ] || PORT=${1##*:}
+		if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	stop_server
+	return 1
+}
+PORT=${KILN_DEMO_PORT:-8126}
+if ! start_server "127.0.0.1:$PORT"; then
+	echo "demo: port $PORT is taken; using a free port"
+	start_server "127.0.0.1:0" || { echo "demo: kiln serve did not start:" >&2; cat "$OUT/serve.log" >&2; exit 1; }
+fi
+URL="http://127.0.0.1:$PORT"
+
+echo "== kiln serve --listen 127.0.0.1:$PORT --store $DATA   (UI: $URL/)"
+echo "== kiln run -S kiln-demo -U $URL --output-dir $OUT -u 5 -- kiln-demo $SECONDS_TO_RUN"
+echo "   (a small service whose time goes to parse_request, compress_block and hash_password;"
+echo "    halfway through it starts calling validate_request too)"
 set +e
 # 2>&1 >/dev/null | cat: wait until the detached profiler has flushed and exited.
-"$KILN" run --fail-on-error --output-dir "$OUT" -u 5 -- "$DEMO" "$SECONDS_TO_RUN" 2>&1 >/dev/null |
-	cat >"$OUT/kiln.log"
+"$KILN" run --fail-on-error -S kiln-demo -E demo -V 1.0 -U "$URL" --output-dir "$OUT" -u 5 \
+	-- "$DEMO" "$SECONDS_TO_RUN" 2>&1 >/dev/null | cat >"$OUT/kiln.log"
 status=${PIPESTATUS[0]}
 set -e
 cat "$OUT/kiln.log"
@@ -52,3 +91,16 @@ ls -l "$OUT"/*.pprof
 echo
 echo "Next: $KILN report --html flame.html $OUT/*.pprof   (a flame graph page)"
 echo "      go tool pprof -top $OUT/<file>.pprof        (any pprof reader works)"
+echo
+echo "The web UI has the same profiles:"
+echo "  $URL/#/search?q=service:kiln-demo          the demo's profiles; click one for its flame graph"
+echo "  Compare (top bar): first 5 s vs last 5 s shows validate_request appear"
+if [ -t 0 ] && [ -t 1 ]; then
+	echo
+	echo "kiln serve is running at $URL/ — press Ctrl-C to stop it."
+	wait "$SERVER_PID" || true
+else
+	echo
+	echo "(not a terminal: kiln serve stopped. Reopen the UI with:"
+	echo "   $KILN serve --listen 127.0.0.1:$PORT --store $DATA )"
+fi

@@ -1,6 +1,8 @@
 /*
  * demo.c: the program `make demo` profiles: a small "service" whose time goes to three
- * recognisable jobs, so the report has something to show.
+ * recognisable jobs, so the report has something to show. Halfway through it "deploys a
+ * new version" that also validates every request, so comparing the first and second half
+ * in the UI shows a change (validate_request appears only in the second half).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -41,8 +43,20 @@ __attribute__((noinline)) static void hash_password(void)
 	demo_sink = x;
 }
 
+__attribute__((noinline)) static void validate_request(void)
+{
+	uint64_t x = demo_sink;
+	for (int i = 0; i < 150000; i++)
+		x += (x >> 5) ^ (uint64_t)i * 2654435761u;
+	demo_sink = x;
+}
+
+static double half_time;
+
 __attribute__((noinline)) static void handle_request(void)
 {
+	if (now() > half_time)
+		validate_request();
 	parse_request();
 	compress_block();
 	hash_password();
@@ -62,6 +76,7 @@ int main(int argc, char **argv)
 {
 	if (argc > 1)
 		seconds = strtod(argv[1], NULL);
+	half_time = now() + seconds / 2;
 	pthread_t t;
 	pthread_create(&t, NULL, worker, NULL);
 	worker(NULL);
