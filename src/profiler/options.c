@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "export/agent.h"
+
 #define DEFAULT_FREQ 99
 #define DEFAULT_STACK 32768
 #define MAX_STACK 65528
@@ -619,6 +621,12 @@ void options_agent_url(const struct run_options *o, struct buf *b)
 {
 	if (o->url) {
 		buf_puts(b, o->url);
+		return;
+	}
+	if (!o->host && !o->port) {
+		/* Nothing given: what every Datadog client does (the apm.socket, then
+		 * localhost:8126), decided in one place. */
+		agent_default_address(b);
 		return;
 	}
 	const char *host = o->host ? o->host : "localhost";
