@@ -232,7 +232,10 @@ void intake_compute_measures(struct store_upload *u)
 {
 	double sum[M_COUNT] = {0};
 	bool found[M_COUNT] = {false};
-	int64_t duration = u->end_ns - u->start_ns;
+	/* Times come from the upload: their difference may not fit (1700 to 2200 does not). */
+	int64_t duration;
+	if (__builtin_sub_overflow(u->end_ns, u->start_ns, &duration))
+		duration = 0;
 	const char *family = u->family ? u->family : "";
 	for (size_t i = 0; i < u->nattachments; i++) {
 		const struct pprof_profile *p = u->attachments[i].pprof;
