@@ -123,6 +123,14 @@ static int attach_main(const struct run_options *o)
 			 o->max_pids);
 	else
 		LOG_INFO("profiler: attached to process %d", o->pid);
+	/* libkiln's start waits on this pipe (KILN_READY_FD): the events are enabled now. */
+	const char *ready = getenv("KILN_READY_FD");
+	int ready_fd = ready ? (int)strtol(ready, NULL, 10) : -1;
+	if (ready_fd > 2) {
+		if (write(ready_fd, "R", 1) < 0)
+			LOG_DEBUG("profiler: KILN_READY_FD: %s", strerror(errno));
+		close(ready_fd);
+	}
 	int ret = profiler_run(p);
 	profiler_free(p);
 	return ret < 0 ? 1 : 0;
