@@ -197,10 +197,18 @@ static void api_search(struct api *api, const struct http_request *req, struct h
 	    !param_u64(req, "limit", DEFAULT_LIMIT, MAX_LIMIT, &limit, resp) ||
 	    !param_u64(req, "offset", 0, INT64_MAX, &offset, resp))
 		return;
+	struct store_sort sort;
+	struct buf err = BUF_INIT;
+	if (query_parse_sort(http_query(req, "sort"), http_query(req, "order"), &sort, &err) < 0) {
+		http_error(resp, 400, "%s", err.data ? err.data : "bad sort");
+		buf_release(&err);
+		return;
+	}
+	buf_release(&err);
 	const char *cursor = http_query(req, "cursor");
 	if (cursor && *cursor)
 		offset = strtoull(cursor, NULL, 10);
-	int rc = s->ops->search(s, &q, limit, offset, NULL, req->arena, &list);
+	int rc = s->ops->search(s, &q, &sort, limit, offset, NULL, req->arena, &list);
 	if (rc < 0)
 		return store_failed(resp, rc);
 
@@ -211,6 +219,11 @@ static void api_search(struct api *api, const struct http_request *req, struct h
 	json_int(&w, list.total);
 	json_key(&w, "offset");
 	json_uint(&w, offset);
+	const char *sort_field = http_query(req, "sort");
+	json_key(&w, "sort");
+	json_str(&w, sort_field && *sort_field ? sort_field : "time");
+	json_key(&w, "order");
+	json_str(&w, sort.asc ? "asc" : "desc");
 	json_key(&w, "next_cursor");
 	if ((int64_t)(offset + list.len) < list.total) {
 		char tmp[32];
@@ -439,7 +452,7 @@ static void api_timeseries(struct api *api, const struct http_request *req,
 				  "wall_seconds, heap_live_bytes, profiles)",
 				  measure);
 	const char *group = http_query(req, "group_by");
-	int rc = api->store->ops->search(api->store, &q, TIMESERIES_MAX_PROFILES, 0, group,
+	int rc = api->store->ops->search(api->store, &q, NULL, TIMESERIES_MAX_PROFILES, 0, group,
 					 req->arena, &list);
 	if (rc < 0)
 		return store_failed(resp, rc);

@@ -129,3 +129,68 @@ int query_parse_time(const char *s, int64_t *ns)
 	}
 	return rfc3339_parse(s, ns);
 }
+
+static const struct {
+	const char *name;
+	enum store_sort_by by;
+} sort_fields[] = {
+    {"time", STORE_SORT_TIME},
+    {"received", STORE_SORT_RECEIVED},
+    {"duration", STORE_SORT_DURATION},
+    {"size", STORE_SORT_SIZE},
+    {"cpu_cores", STORE_SORT_CPU_CORES},
+    {"alloc_bytes_per_s", STORE_SORT_ALLOC_BPS},
+    {"wall_seconds", STORE_SORT_WALL_SECONDS},
+    {"heap_live_bytes", STORE_SORT_HEAP_LIVE},
+    {"service", STORE_SORT_SERVICE},
+    {"env", STORE_SORT_ENV},
+    {"version", STORE_SORT_VERSION},
+    {"host", STORE_SORT_HOST},
+    {"runtime", STORE_SORT_RUNTIME},
+    {"language", STORE_SORT_LANGUAGE},
+    {"family", STORE_SORT_FAMILY},
+};
+
+int query_parse_sort(const char *field, const char *order, struct store_sort *out, struct buf *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!field || !*field)
+		field = "time";
+	bool found = false;
+	if (!strncmp(field, "tag:", 4)) {
+		if (!field[4]) {
+			buf_puts(err, "sort 'tag:' needs a tag key, e.g. sort=tag:team");
+			return -EINVAL;
+		}
+		out->by = STORE_SORT_TAG;
+		out->tag = field + 4;
+		found = true;
+	}
+	for (size_t i = 0; !found && i < sizeof(sort_fields) / sizeof(sort_fields[0]); i++) {
+		if (!strcmp(field, sort_fields[i].name)) {
+			out->by = sort_fields[i].by;
+			found = true;
+		}
+	}
+	if (!found) {
+		buf_puts(err, "unknown sort field '");
+		/* bounded: the message quotes at most 64 bytes of the field */
+		buf_append(err, field, strnlen(field, 64));
+		buf_puts(err,
+			 "' (time, received, duration, size, cpu_cores, alloc_bytes_per_s, "
+			 "wall_seconds, heap_live_bytes, service, env, version, host, runtime, "
+			 "language, family, tag:KEY)");
+		return -EINVAL;
+	}
+	if (!order || !*order)
+		out->asc = out->by >= STORE_SORT_SERVICE;
+	else if (!strcmp(order, "asc"))
+		out->asc = true;
+	else if (!strcmp(order, "desc"))
+		out->asc = false;
+	else {
+		buf_puts(err, "order must be asc or desc");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -22,6 +22,15 @@
  * reason in err. Does not touch the time range. */
 int query_parse(const char *q, struct arena *a, struct store_query *out, struct buf *err);
 
+/*
+ * Parses a search order: field is "time" (default when NULL or empty), "received",
+ * "duration", "size", "cpu_cores", "alloc_bytes_per_s", "wall_seconds", "heap_live_bytes",
+ * "service", "env", "version", "host", "runtime", "language", "family" or "tag:KEY"; order
+ * is "asc", "desc", or NULL/empty for the field's default (desc for times, sizes and
+ * measures, asc for strings). out->tag points into field. 0 or -EINVAL with a reason in err.
+ */
+int query_parse_sort(const char *field, const char *order, struct store_sort *out, struct buf *err);
+
 /* Parses a time as described above into epoch nanoseconds. 0 or -EINVAL. */
 int query_parse_time(const char *s, int64_t *ns);
 

@@ -87,6 +87,35 @@ struct store_query {
 	int64_t profile_id; /* 0 = any */
 };
 
+/* What search orders by. Every order ends with the profile id in the same direction, so
+ * the order is total and offsets page through it without gaps or repeats. */
+enum store_sort_by {
+	STORE_SORT_TIME = 0, /* start time */
+	STORE_SORT_RECEIVED,
+	STORE_SORT_DURATION, /* end - start */
+	STORE_SORT_SIZE,     /* the upload's size */
+	STORE_SORT_CPU_CORES,
+	STORE_SORT_ALLOC_BPS,
+	STORE_SORT_WALL_SECONDS,
+	STORE_SORT_HEAP_LIVE,
+	STORE_SORT_SERVICE, /* identity columns: byte-wise string order */
+	STORE_SORT_ENV,
+	STORE_SORT_VERSION,
+	STORE_SORT_HOST,
+	STORE_SORT_RUNTIME,
+	STORE_SORT_LANGUAGE,
+	STORE_SORT_FAMILY,
+	STORE_SORT_TAG, /* the first value of tag `tag` (byte-wise; absent = smallest) */
+};
+
+/* A search order. A measure that does not apply to a profile (NULL) sorts as the smallest
+ * value: last when descending, first when ascending. */
+struct store_sort {
+	enum store_sort_by by;
+	const char *tag; /* STORE_SORT_TAG: the tag key */
+	bool asc;
+};
+
 /* A stored profile's metadata. Strings are never NULL. */
 struct store_meta {
 	int64_t id;
@@ -151,10 +180,12 @@ struct store_ops {
 	int (*put)(struct store *s, const struct store_upload *u, int64_t *id_out);
 	void (*close)(struct store *s);
 
-	/* Profiles matching q, newest first (by start time, then id). group_key (may be NULL)
-	 * fills store_meta.group with that key's value. Results are allocated from a. */
-	int (*search)(struct store *s, const struct store_query *q, size_t limit, size_t offset,
-		      const char *group_key, struct arena *a, struct store_meta_list *out);
+	/* Profiles matching q in the order sort (NULL: newest first, by start time then id),
+	 * ordered by the database (indexes on time, the measures and service). group_key (may
+	 * be NULL) fills store_meta.group with that key's value. Results are allocated from a. */
+	int (*search)(struct store *s, const struct store_query *q, const struct store_sort *sort,
+		      size_t limit, size_t offset, const char *group_key, struct arena *a,
+		      struct store_meta_list *out);
 	/* Counts of the values of `key` over the profiles matching q. */
 	int (*facet)(struct store *s, const struct store_query *q, const char *key, size_t limit,
 		     struct arena *a, struct store_facet_list *out);

@@ -57,6 +57,18 @@ static const char *const schema[] = {
     "CREATE INDEX IF NOT EXISTS profiles_start ON profiles(start_ns)",
     "CREATE INDEX IF NOT EXISTS profiles_end ON profiles(end_ns)",
     "CREATE INDEX IF NOT EXISTS profiles_service ON profiles(service, start_ns)",
+    /* search orders (sql_search); NaN measures sort as NULL, and NULL first ascending, so
+     * one index serves both directions (scanned backwards for DESC NULLS LAST) */
+    "CREATE INDEX IF NOT EXISTS profiles_sort_start ON profiles(start_ns, id)",
+    "CREATE INDEX IF NOT EXISTS profiles_sort_service ON profiles(service COLLATE \"C\", id)",
+    "CREATE INDEX IF NOT EXISTS profiles_sort_cpu ON profiles((NULLIF(cpu_cores, 'NaN')) "
+    "NULLS FIRST, id)",
+    "CREATE INDEX IF NOT EXISTS profiles_sort_alloc ON profiles((NULLIF(alloc_bps, 'NaN')) "
+    "NULLS FIRST, id)",
+    "CREATE INDEX IF NOT EXISTS profiles_sort_wall ON profiles((NULLIF(wall_seconds, 'NaN')) "
+    "NULLS FIRST, id)",
+    "CREATE INDEX IF NOT EXISTS profiles_sort_heap ON profiles((NULLIF(heap_live, 'NaN')) "
+    "NULLS FIRST, id)",
     "CREATE TABLE IF NOT EXISTS tags(profile_id BIGINT NOT NULL, seq INTEGER NOT NULL, "
     "key TEXT NOT NULL, value TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS tags_kv ON tags(key, value, profile_id)",
@@ -346,6 +358,7 @@ static const struct sqldrv pg_drv = {
     .exec = pg_exec,
     .begin_write = "BEGIN",
     .begin_read = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    .collate_bytes = " COLLATE \"C\"",
     .destroy = pg_destroy,
     .retryable = pg_retryable,
 };

@@ -861,7 +861,57 @@ static int row_meta(void *ctx, const struct sqlv *cols, size_t n)
 	return vec_push(&r->v, m);
 }
 
-static int sql_search(struct store *s, const struct store_query *query, size_t limit, size_t offset,
+/* Appends " ORDER BY …" for sort: the key, then the id in the same direction (a total order,
+ * so offsets page through it). The expressions are exactly those of the sort indexes of the
+ * schemas (store_sqlite.c, store_pg.c); NULL (and PostgreSQL's NaN, stored for a measure that
+ * does not apply) sorts as the smallest value in both databases. */
+static void q_order(struct sqlq *q, const struct store_sort *sort, const char *collate)
+{
+	static const char *const exprs[] = {
+	    [STORE_SORT_TIME] = "p.start_ns",
+	    [STORE_SORT_RECEIVED] = "p.received_ns",
+	    /* as a double: the difference of two stored times may not fit an int64 */
+	    [STORE_SORT_DURATION] = "(CAST(p.end_ns AS DOUBLE PRECISION) - p.start_ns)",
+	    [STORE_SORT_SIZE] = "p.raw_len",
+	    [STORE_SORT_CPU_CORES] = "NULLIF(p.cpu_cores, 'NaN')",
+	    [STORE_SORT_ALLOC_BPS] = "NULLIF(p.alloc_bps, 'NaN')",
+	    [STORE_SORT_WALL_SECONDS] = "NULLIF(p.wall_seconds, 'NaN')",
+	    [STORE_SORT_HEAP_LIVE] = "NULLIF(p.heap_live, 'NaN')",
+	    [STORE_SORT_SERVICE] = "p.service",
+	    [STORE_SORT_ENV] = "p.env",
+	    [STORE_SORT_VERSION] = "p.version",
+	    [STORE_SORT_HOST] = "p.host",
+	    [STORE_SORT_RUNTIME] = "p.runtime",
+	    [STORE_SORT_LANGUAGE] = "p.language",
+	    [STORE_SORT_FAMILY] = "p.family",
+	    [STORE_SORT_TAG] = "(SELECT t.value FROM tags t WHERE t.profile_id = p.id AND "
+			       "t.key = ? ORDER BY t.seq LIMIT 1)",
+	};
+	struct store_sort def = {.by = STORE_SORT_TIME, .asc = false};
+	if (!sort)
+		sort = &def;
+	unsigned by = (unsigned)sort->by;
+	if (by >= sizeof(exprs) / sizeof(exprs[0]) || !exprs[by]) {
+		q->err = -EINVAL;
+		return;
+	}
+	q_sql(q, " ORDER BY ");
+	q_sql(q, exprs[by]);
+	if (by == STORE_SORT_TAG)
+		q_param(q, sqlv_text(sort->tag));
+	if (by >= STORE_SORT_SERVICE)
+		q_sql(q, collate);
+	bool nullable =
+	    (by >= STORE_SORT_CPU_CORES && by <= STORE_SORT_HEAP_LIVE) || by == STORE_SORT_TAG;
+	if (nullable) /* PostgreSQL's default puts NULL last ascending; SQLite's first */
+		q_sql(q, sort->asc ? " ASC NULLS FIRST" : " DESC NULLS LAST");
+	else
+		q_sql(q, sort->asc ? " ASC" : " DESC");
+	q_sql(q, sort->asc ? ", p.id ASC" : ", p.id DESC");
+}
+
+static int sql_search(struct store *s, const struct store_query *query,
+		      const struct store_sort *sort, size_t limit, size_t offset,
 		      const char *group_key, struct arena *a, struct store_meta_list *out)
 {
 	struct sqlstore *st = (struct sqlstore *)s;
@@ -894,7 +944,8 @@ static int sql_search(struct store *s, const struct store_query *query, size_t l
 	}
 	q_sql(&q, " FROM profiles p WHERE 1 = 1");
 	q_where(&q, query);
-	q_sql(&q, " ORDER BY p.start_ns DESC, p.id DESC LIMIT ? OFFSET ?");
+	q_order(&q, sort, st->drv->collate_bytes ? st->drv->collate_bytes : "");
+	q_sql(&q, " LIMIT ? OFFSET ?");
 	q_param(&q, sqlv_int((int64_t)limit));
 	q_param(&q, sqlv_int((int64_t)offset));
 	rc = q_exec(st, c, &q, row_meta, &r);

@@ -75,6 +75,9 @@ struct sqldrv {
 		    sql_row_fn fn, void *ctx);
 	const char *begin_write; /* "BEGIN IMMEDIATE" / "BEGIN" */
 	const char *begin_read;	 /* a read-only snapshot over several statements */
+	/* Appended to a text expression to order it byte-wise whatever the database's locale
+	 * (" COLLATE BINARY" / " COLLATE \"C\""); the sort indexes use the same collation. */
+	const char *collate_bytes;
 	/* Frees the backend (connections); the common part is freed by the caller. */
 	void (*destroy)(struct sqlstore *st);
 	/* true when an error is worth retrying the transaction (deadlock, serialization). */

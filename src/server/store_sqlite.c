@@ -63,6 +63,12 @@ static const char *const schema[] = {
     "CREATE INDEX IF NOT EXISTS profiles_start ON profiles(start_ns)",
     "CREATE INDEX IF NOT EXISTS profiles_end ON profiles(end_ns)",
     "CREATE INDEX IF NOT EXISTS profiles_service ON profiles(service, start_ns)",
+    /* search orders (sql_search): rowid (= id) ends every index */
+    "CREATE INDEX IF NOT EXISTS profiles_sort_service ON profiles(service COLLATE BINARY, id)",
+    "CREATE INDEX IF NOT EXISTS profiles_sort_cpu ON profiles(NULLIF(cpu_cores, 'NaN'), id)",
+    "CREATE INDEX IF NOT EXISTS profiles_sort_alloc ON profiles(NULLIF(alloc_bps, 'NaN'), id)",
+    "CREATE INDEX IF NOT EXISTS profiles_sort_wall ON profiles(NULLIF(wall_seconds, 'NaN'), id)",
+    "CREATE INDEX IF NOT EXISTS profiles_sort_heap ON profiles(NULLIF(heap_live, 'NaN'), id)",
     "CREATE TABLE IF NOT EXISTS tags(profile_id INTEGER NOT NULL, seq INTEGER NOT NULL, "
     "key TEXT NOT NULL, value TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS tags_kv ON tags(key, value, profile_id)",
@@ -289,6 +295,7 @@ static const struct sqldrv sqlite_drv = {
     .exec = sqlite_exec,
     .begin_write = "BEGIN IMMEDIATE",
     .begin_read = "BEGIN",
+    .collate_bytes = " COLLATE BINARY",
     .destroy = sqlite_destroy,
     .retryable = sqlite_retryable,
 };
