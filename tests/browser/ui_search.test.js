@@ -106,10 +106,12 @@ test('the list sorts by a column', async () => {
 	await u.navigate(page, '#/search?from=now-1h');
 	await u.after(page, () => page.click('.k-profiles th:has-text("Service")'));
 	let s = await text('.k-profiles tbody .k-svc');
-	assert.deepEqual(s, ['native-a', 'checkout', 'cart', XSS], 'descending by service');
+	assert.deepEqual(s, [XSS, 'cart', 'checkout', 'native-a'], 'ascending by service (bytes: < first)');
+	assert.match(await page.evaluate(() => location.hash), /sort=service&dir=asc/);
 	await u.after(page, () => page.click('.k-profiles th:has-text("Service")'));
 	s = await text('.k-profiles tbody .k-svc');
-	assert.deepEqual(s, [XSS, 'cart', 'checkout', 'native-a']);
+	assert.deepEqual(s, ['native-a', 'checkout', 'cart', XSS], 'descending by service');
+	assert.match(await page.textContent('.k-pager'), /sorted by service, descending/);
 });
 
 test('the list is paginated', async () => {

@@ -1,7 +1,7 @@
 /*
  * search.js: the landing page: time range, query box, facet sidebar, the measures over time,
  * and either the list of matching profiles or one aggregated flame graph of them all.
- * URL: #/search?q=…&from=…&to=…&view=list|flame&type=…&offset=…&sort=…&facets=…
+ * URL: #/search?q=…&from=…&to=…&view=list|flame&type=…&offset=…&sort=…&dir=…&facets=…
  */
 import {
 	h, clear, api, errorBlock, hashOf, replaceHash, toMs, fmtTime, fmtDuration, fmtMeasure,
@@ -83,7 +83,7 @@ export async function renderSearch(main, params) {
 		offset: +params.get('offset') || 0,
 		limit: params.get('limit') || '',
 		sort: params.get('sort') || '',
-		dir: params.get('dir') || 'desc',
+		dir: params.get('dir') || '',
 		facets: params.get('facets') || '',
 		group: params.get('group') || '',
 		zoom: params.get('zoom'), search: params.get('search'), fn: params.get('fn'),
@@ -116,7 +116,9 @@ export async function renderSearch(main, params) {
 	const common = { q: st.q, from: st.from, to: st.to };
 	const extra = st.facets.split(',').map((s) => s.trim()).filter(Boolean);
 	const limit = Math.min(Math.max(+st.limit || PAGE, 1), 1000);
-	const searchP = api('search', { ...common, limit, offset: st.offset, facets: extra.join(',') });
+	/* the server sorts (sort=, order=) so that every page continues the previous one */
+	const searchP = api('search', { ...common, limit, offset: st.offset, facets: extra.join(','),
+		sort: st.sort, order: st.sort ? st.dir : '' });
 	const stripDone = renderStrip(strip, common, st.group);
 	let res;
 	try {
@@ -215,33 +217,37 @@ function renderFacets(side, facets, extra, st, go) {
 	} }, add));
 }
 
+/* The list's columns: [API sort field, header, whether the field sorts as text]. The server
+ * sorts by the field (GET /api/v1/search?sort=…&order=…), over every match, not the page. */
 const COLS = [
-	['service', 'Service', (p) => p.service],
-	['host', 'Host', (p) => p.host],
-	['runtime', 'Runtime', (p) => [p.runtime, p.language].filter(Boolean).join(' / ')],
-	['time', 'Time', (p) => p.start_ns],
-	['duration', 'Duration', (p) => p.end_ns - p.start_ns],
-	['cpu_cores', 'CPU', (p) => p.measures && p.measures.cpu_cores],
-	['alloc_bytes_per_s', 'Alloc rate', (p) => p.measures && p.measures.alloc_bytes_per_s],
-	['wall_seconds', 'Wall time', (p) => p.measures && p.measures.wall_seconds],
+	['service', 'Service', true],
+	['host', 'Host', true],
+	['runtime', 'Runtime', true],
+	['time', 'Time', false],
+	['duration', 'Duration', false],
+	['cpu_cores', 'CPU', false],
+	['alloc_bytes_per_s', 'Alloc rate', false],
+	['wall_seconds', 'Wall time', false],
 ];
 
+/* The order a field gets on its first click: strings A→Z, times and measures largest first. */
+function defaultDir(field) {
+	const c = COLS.find((x) => x[0] === field);
+	return c && c[2] ? 'asc' : 'desc';
+}
+
 function renderList(panel, res, st, go) {
-	const rows = res.profiles.slice();
-	const col = COLS.find((c) => c[0] === st.sort);
-	if (col) {
-		const d = st.dir === 'asc' ? 1 : -1;
-		rows.sort((a, b) => {
-			const x = col[2](a), y = col[2](b);
-			if (x == null) return 1;
-			if (y == null) return -1;
-			return (x < y ? -1 : x > y ? 1 : 0) * d;
-		});
-	}
+	const rows = res.profiles;
+	const sort = res.sort || 'time', dir = res.order || 'desc';
+	const col = COLS.find((c) => c[0] === sort);
+	const byTime = sort === 'time' && dir === 'desc';
 	const thead = h('tr', null, COLS.map(([key, label]) => h('th', {
-		class: 'k-sortable' + (st.sort === key ? ' k-sorted-' + st.dir : ''),
-		title: 'Sort this page by ' + label.toLowerCase(),
-		onclick: () => go({ sort: key, dir: st.sort === key && st.dir === 'desc' ? 'asc' : 'desc', offset: st.offset || null }),
+		class: 'k-sortable' + (sort === key ? ' k-sorted-' + dir : ''),
+		dataset: { sort: key },
+		'aria-sort': sort !== key ? 'none' : dir === 'asc' ? 'ascending' : 'descending',
+		title: 'Sort every matching profile by ' + label.toLowerCase(),
+		/* a new order starts at its first page (go() drops the offset) */
+		onclick: () => go({ sort: key, dir: sort === key ? (dir === 'desc' ? 'asc' : 'desc') : defaultDir(key) }),
 	}, label)));
 	const tbody = h('tbody');
 	for (const p of rows) {
@@ -261,10 +267,11 @@ function renderList(panel, res, st, go) {
 	}
 	panel.appendChild(h('table', { class: 'k-table k-profiles' }, h('thead', null, thead), tbody));
 	const off = res.offset || 0;
+	const what = byTime ? '' : ` sorted by ${col ? col[1].toLowerCase() : sort}, ${dir === 'asc' ? 'ascending' : 'descending'}`;
 	panel.appendChild(h('div', { class: 'k-pager' },
-		h('button', { class: 'k-btn k-prev', disabled: off <= 0, onclick: () => go({ offset: Math.max(off - (+st.limit || PAGE), 0) || null, sort: st.sort, dir: st.dir }) }, '← Newer'),
-		h('span', { class: 'k-muted' }, `${off + 1}–${off + rows.length} of ${res.total}` + (col ? ' (this page sorted by ' + col[1].toLowerCase() + ')' : '')),
-		h('button', { class: 'k-btn k-next', disabled: res.next_cursor == null, onclick: () => go({ offset: res.next_cursor, sort: st.sort, dir: st.dir }) }, 'Older →')));
+		h('button', { class: 'k-btn k-prev', disabled: off <= 0, onclick: () => go({ offset: Math.max(off - (+st.limit || PAGE), 0) || null }) }, byTime ? '← Newer' : '← Previous'),
+		h('span', { class: 'k-muted' }, `${off + 1}–${off + rows.length} of ${res.total}` + what),
+		h('button', { class: 'k-btn k-next', disabled: res.next_cursor == null, onclick: () => go({ offset: res.next_cursor }) }, byTime ? 'Older →' : 'Next →')));
 }
 
 /* A select of the profile types present; onPick(type). */
