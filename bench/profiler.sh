@@ -10,6 +10,7 @@
 #      processes next to 3 busy ones, one profile per process per 1 s period.
 # With --write, the results replace the "## kiln run" section of bench/RESULTS.md.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 BUILD=${1:-build}
 WRITE=${2:-}
 KILN="$BUILD/src/kiln"
@@ -121,7 +122,6 @@ fi
 
 if [ "$WRITE" = --write ]; then
 	RES="$(dirname "$0")/RESULTS.md"
-	[ -f "$RES" ] || printf '# kiln benchmark results\n\n' >"$RES"
 	{
 		echo "## kiln run"
 		echo
@@ -160,12 +160,6 @@ if [ "$WRITE" = --write ]; then
 			echo
 		fi
 	} >"$T/section"
-	awk -v sec="$T/section" '
-		/^## kiln run$/ {skip=1; while ((getline l < sec) > 0) print l; done=1; next}
-		skip && /^## / {skip=0}
-		!skip {print}
-		{last=$0}
-		END {if (!done) {if (last != "") print ""; while ((getline l < sec) > 0) print l}}' "$RES" >"$T/res"
-	cp "$T/res" "$RES"
+	bench_write_section "$RES" "kiln run" "$T/section"
 	echo "wrote the '## kiln run' section of $RES"
 fi

@@ -15,9 +15,9 @@
  * Log policy: an outage or a drop episode is reported once when it starts and once when it
  * ends, never per retry.
  */
+#include "export/curl_api.h"
 #include "export/export.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -100,16 +100,9 @@ struct exporter {
 	uint64_t seq;
 	struct export_stats stats;
 
-	CURL *curl; /* thread only */
+	const struct curl_api *curl_api; /* loaded in exporter_new when uploading */
+	CURL *curl;			 /* thread only */
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_status;
-
-static void curl_init_once(void)
-{
-	curl_init_status = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static int64_t mono_ns(void)
 {
@@ -299,10 +292,11 @@ static void sanitize(struct buf *b)
 			b->data[i] = ' ';
 }
 
-static struct curl_slist *add_header(struct curl_slist *h, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static struct curl_slist *add_header(const struct curl_api *cu, struct curl_slist *h,
+				      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static struct curl_slist *add_header(struct curl_slist *h, const char *fmt, ...)
+static struct curl_slist *add_header(const struct curl_api *cu, struct curl_slist *h,
+				      const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -312,9 +306,9 @@ static struct curl_slist *add_header(struct curl_slist *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	struct curl_slist *n = curl_slist_append(h, line);
+	struct curl_slist *n = cu->slist_append(h, line);
 	if (!n)
-		curl_slist_free_all(h);
+		cu->slist_free_all(h);
 	return n;
 }
 
@@ -326,6 +320,7 @@ static enum post_result post(struct exporter *e, struct item *it, long timeout_m
 			     long *status)
 {
 	struct buf event = BUF_INIT, body = BUF_INIT, reply = BUF_INIT;
+	const struct curl_api *cu = e->curl_api;
 	struct curl_slist *h = NULL;
 	char boundary[17];
 	enum post_result res = POST_RETRY;
@@ -354,19 +349,19 @@ static enum post_result post(struct exporter *e, struct item *it, long timeout_m
 		goto out;
 	}
 
-	h = curl_slist_append(NULL, "Expect:");
-	h = add_header(h, "Content-Type: multipart/form-data; boundary=%s", boundary);
-	h = add_header(h, "DD-EVP-ORIGIN: %s", e->origin);
-	h = add_header(h, "DD-EVP-ORIGIN-VERSION: %s", KILN_VERSION);
+	h = cu->slist_append(NULL, "Expect:");
+	h = add_header(cu, h, "Content-Type: multipart/form-data; boundary=%s", boundary);
+	h = add_header(cu, h, "DD-EVP-ORIGIN: %s", e->origin);
+	h = add_header(cu, h, "DD-EVP-ORIGIN-VERSION: %s", KILN_VERSION);
 	if (e->api_key)
-		h = add_header(h, "DD-API-KEY: %s", e->api_key);
+		h = add_header(cu, h, "DD-API-KEY: %s", e->api_key);
 	if (e->external_env)
-		h = add_header(h, "Datadog-External-Env: %s", e->external_env);
+		h = add_header(cu, h, "Datadog-External-Env: %s", e->external_env);
 	if (e->container_id[0]) {
-		h = add_header(h, "Datadog-Container-ID: %s", e->container_id);
-		h = add_header(h, "Datadog-Entity-ID: ci-%s", e->container_id);
+		h = add_header(cu, h, "Datadog-Container-ID: %s", e->container_id);
+		h = add_header(cu, h, "Datadog-Entity-ID: ci-%s", e->container_id);
 	} else if (e->cgroup_inode) {
-		h = add_header(h, "Datadog-Entity-ID: in-%" PRIu64, e->cgroup_inode);
+		h = add_header(cu, h, "Datadog-Entity-ID: in-%" PRIu64, e->cgroup_inode);
 	}
 	if (!h) {
 		buf_puts(why, "out of memory");
@@ -374,35 +369,35 @@ static enum post_result post(struct exporter *e, struct item *it, long timeout_m
 	}
 
 	CURL *c = e->curl;
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, e->ep.url);
+	cu->easy_reset(c);
+	cu->easy_setopt(c, CURLOPT_URL, e->ep.url);
 	if (e->ep.unix_path[0]) {
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->ep.unix_path);
-		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+		cu->easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->ep.unix_path);
+		cu->easy_setopt(c, CURLOPT_NOPROXY, "*");
 	}
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kiln/" KILN_VERSION);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_reply);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, e);
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_POST, 1L);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDS, body.data);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	cu->easy_setopt(c, CURLOPT_USERAGENT, "kiln/" KILN_VERSION);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_reply);
+	cu->easy_setopt(c, CURLOPT_WRITEDATA, &reply);
+	cu->easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	cu->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	cu->easy_setopt(c, CURLOPT_XFERINFODATA, e);
 	/* Uploads are a minute apart: a fresh connection each time avoids racing the agent's
 	 * idle timeout on a reused one (libdatadog sends Connection: close for the same reason). */
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	cu->easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
 
-	CURLcode cc = curl_easy_perform(c);
+	CURLcode cc = cu->easy_perform(c);
 	if (cc != CURLE_OK) {
-		buf_puts(why, curl_easy_strerror(cc));
+		buf_puts(why, cu->easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	if (*status >= 200 && *status < 300) {
 		res = POST_OK;
 		goto out;
@@ -415,7 +410,7 @@ static enum post_result post(struct exporter *e, struct item *it, long timeout_m
 	else
 		res = POST_REJECTED;
 out:
-	curl_slist_free_all(h);
+	cu->slist_free_all(h);
 	buf_release(&reply);
 	buf_release(&body);
 	buf_release(&event);
@@ -769,14 +764,14 @@ struct exporter *exporter_new(const struct export_config *cfg)
 			LOG_ERROR("export: bad agent URL: %s", err.data);
 			goto free_e;
 		}
-		pthread_once(&curl_once, curl_init_once);
-		if (curl_init_status != CURLE_OK) {
-			LOG_ERROR("export: cannot initialise libcurl: %s",
-				  curl_easy_strerror(curl_init_status));
+		buf_reset(&err);
+		e->curl_api = curl_api_get(&err);
+		if (!e->curl_api) {
+			LOG_ERROR("export: %s", err.data);
 			ret = -EIO;
 			goto free_e;
 		}
-		e->curl = curl_easy_init();
+		e->curl = e->curl_api->easy_init();
 		if (!e->curl) {
 			LOG_ERROR("export: cannot create a libcurl handle");
 			ret = -ENOMEM;
@@ -978,7 +973,7 @@ void exporter_free(struct exporter *e, int timeout_ms)
 		item_free(it);
 	}
 	if (e->curl)
-		curl_easy_cleanup(e->curl);
+		e->curl_api->easy_cleanup(e->curl);
 	free(e->tags);
 	free(e->family);
 	free(e->origin);
