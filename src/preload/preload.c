@@ -6,12 +6,15 @@
  * including those dlopen'ed later, binds to these definitions with no re-scan, no writable-GOT
  * games (RELRO) and no race with threads calling through a slot being patched. What it misses
  * (documented in docs/allocations.md): static executables, RTLD_DEEPBIND libraries, and
- * in-library calls that bypass the PLT (-Bsymbolic allocators). GOT patching is what libkiln
- * (library mode, no LD_PRELOAD) will need; it is not here yet.
+ * in-library calls that bypass the PLT (-Bsymbolic allocators). Library mode (libkiln, no
+ * LD_PRELOAD) dlopen's this same object and points the programs' GOT slots at these hooks
+ * (got.c); the hooks are then reached through their hidden aliases (preload_syms[]).
  *
  * The real functions come from dlsym(RTLD_NEXT) so that an allocator earlier in the chain
  * (jemalloc, tcmalloc linked into the program) stays the allocator; dlsym may itself call
- * calloc/malloc, which a small static bootstrap arena serves.
+ * calloc/malloc, which a small static bootstrap arena serves. In library mode got.c resolves
+ * them in the global scope instead (RTLD_NEXT from a dlopen'ed object would skip an
+ * allocator linked into the program).
  *
  * Sampling (per thread, initial-exec TLS): `left` bytes until the next sample; the fast path
  * subtracts the size and returns while positive. Crossing zero draws exponential intervals
@@ -31,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "preload/got.h"
 #include "preload/preload.h"
 #include "preload/ring.h"
 
@@ -83,9 +87,21 @@ static int enabled;				   /* 1 when a ring is attached: sample */
 static int live;				   /* track sampled addresses, emit frees */
 static int64_t period = ALLOC_RING_DEFAULT_PERIOD; /* > 0 mean; deterministic when negative */
 static uint32_t stack_size = ALLOC_RING_DEFAULT_STACK;
+/* The ring in use; its data area follows the header page. Replaced (never unmapped: a thread
+ * may still be writing into the old one) when library mode re-installs with a new ring. */
 static struct alloc_ring_header *ring;
-static uint8_t *ring_data;
 static uint32_t cur_pid;
+static int got_mode; /* 1: reached through patched GOT slots (library mode), not interposition */
+
+static inline struct alloc_ring_header *cur_ring(void)
+{
+	return __atomic_load_n(&ring, __ATOMIC_ACQUIRE);
+}
+
+static inline uint8_t *data_of(struct alloc_ring_header *r)
+{
+	return (uint8_t *)r + ALLOC_RING_HEADER_SIZE;
+}
 
 /* Live set: sampled addresses, open addressing with tombstones, fixed size, lock-free. */
 #define LIVE_SLOTS (1u << 16)
@@ -114,7 +130,8 @@ static uint64_t now_ns(void)
 /* Tells the reader this process (re)starts: its live set begins empty. */
 static void emit_start(void)
 {
-	struct alloc_ring_start *st = alloc_ring_reserve(ring, ring_data, sizeof(*st));
+	struct alloc_ring_header *r = cur_ring();
+	struct alloc_ring_start *st = alloc_ring_reserve(r, data_of(r), sizeof(*st));
 	if (!st)
 		return;
 	st->time_ns = now_ns();
@@ -141,36 +158,21 @@ static void at_fork_child(void)
 	emit_start();
 }
 
-static void attach_ring(void)
+/* Maps the ring behind fd and starts sampling into it. 0 or a negative errno. The caller
+ * keeps fd (the mapping does not need it). */
+static int attach_ring_fd(int fd)
 {
-	const char *env = getenv("KILN_ALLOC_RING");
-	if (!env || !*env)
-		return;
-	int fd;
-	if (!strncmp(env, "fd:", 3)) {
-		char *end;
-		long v = strtol(env + 3, &end, 10);
-		if (*end || v < 0 || v > 1 << 20)
-			return;
-		fd = (int)v;
-	} else {
-		fd = open(env, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			return;
-	}
 	struct alloc_ring_header hd;
 	if (pread(fd, &hd, sizeof(hd), 0) != (ssize_t)sizeof(hd) || hd.magic != ALLOC_RING_MAGIC ||
 	    hd.version != ALLOC_RING_VERSION || hd.data_size < 4096 ||
 	    hd.data_size > (1ull << 31) || (hd.data_size & (hd.data_size - 1)))
-		goto out_close;
+		return -EINVAL;
 	void *m = mmap(NULL, ALLOC_RING_HEADER_SIZE + hd.data_size, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
-		goto out_close;
-	if (hd.period)
-		period = hd.period;
-	if (hd.stack_size)
-		stack_size = hd.stack_size;
+		return -errno;
+	period = hd.period ? hd.period : ALLOC_RING_DEFAULT_PERIOD;
+	stack_size = hd.stack_size ? hd.stack_size : ALLOC_RING_DEFAULT_STACK;
 	live = !(hd.flags & ALLOC_RING_F_NO_LIVE);
 	const char *p = getenv("KILN_ALLOC_PERIOD");
 	if (p && *p) {
@@ -184,22 +186,45 @@ static void attach_ring(void)
 		if (v >= 0 && v <= ALLOC_RING_MAX_STACK)
 			stack_size = (uint32_t)v;
 	}
-	if (live) {
+	if (live && !live_set) {
 		void *s = mmap(NULL, LIVE_SLOTS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (s == MAP_FAILED)
 			live = 0;
 		else
 			live_set = s;
+	} else if (live_set) { /* a new ring (library mode restart): nothing of ours is live */
+		memset(live_set, 0, LIVE_SLOTS * sizeof(uint64_t));
+		__atomic_store_n(&live_count, 0, __ATOMIC_RELAXED);
 	}
-	ring = m;
-	ring_data = (uint8_t *)m + ALLOC_RING_HEADER_SIZE;
+	__atomic_store_n(&ring, (struct alloc_ring_header *)m, __ATOMIC_RELEASE);
 	cur_pid = (uint32_t)getpid();
+	if (!ts.tid)
+		ts.tid = (uint32_t)syscall(SYS_gettid);
 	emit_start();
 	__atomic_store_n(&enabled, 1, __ATOMIC_RELEASE);
-out_close:
-	if (!env || strncmp(env, "fd:", 3))
-		close(fd); /* a path: the mapping keeps the file; an inherited fd stays for exec */
+	return 0;
+}
+
+/* LD_PRELOAD mode: the ring named by KILN_ALLOC_RING, if any. */
+static void attach_ring(void)
+{
+	const char *env = getenv("KILN_ALLOC_RING");
+	if (!env || !*env)
+		return;
+	if (!strncmp(env, "fd:", 3)) {
+		char *end;
+		long v = strtol(env + 3, &end, 10);
+		if (*end || v < 0 || v > 1 << 20)
+			return;
+		attach_ring_fd((int)v); /* an inherited fd stays open for exec'd children */
+		return;
+	}
+	int fd = open(env, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	attach_ring_fd(fd);
+	close(fd); /* a path: the mapping keeps the file */
 }
 
 #define RESOLVE(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
@@ -311,7 +336,7 @@ static void live_add(uint64_t addr)
 			}
 		}
 	}
-	__atomic_fetch_add(&ring->untracked, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&cur_ring()->untracked, 1, __ATOMIC_RELAXED);
 }
 
 /* Removes addr from the live set; 1 when it was there. */
@@ -337,9 +362,10 @@ static int live_remove(uint64_t addr)
 
 static void emit_free(uint64_t addr)
 {
-	struct alloc_ring_free *f = alloc_ring_reserve(ring, ring_data, sizeof(*f));
+	struct alloc_ring_header *r = cur_ring();
+	struct alloc_ring_free *f = alloc_ring_reserve(r, data_of(r), sizeof(*f));
 	if (!f) {
-		__atomic_fetch_add(&ring->lost_frees, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&r->lost_frees, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	f->time_ns = now_ns();
@@ -378,9 +404,10 @@ static __attribute__((noinline)) void sample(int kind, void *ptr, size_t size, u
 			slen = stack_size;
 	}
 	size_t len = (sizeof(struct alloc_ring_alloc) + slen + 7) & ~(size_t)7;
-	struct alloc_ring_alloc *a = alloc_ring_reserve(ring, ring_data, len);
+	struct alloc_ring_header *r = cur_ring();
+	struct alloc_ring_alloc *a = alloc_ring_reserve(r, data_of(r), len);
 	if (!a) {
-		__atomic_fetch_add(&ring->lost, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&r->lost, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	a->time_ns = now_ns();
@@ -397,7 +424,7 @@ static __attribute__((noinline)) void sample(int kind, void *ptr, size_t size, u
 	if (slen)
 		memcpy(a + 1, (const void *)sp, slen);
 	alloc_ring_commit(a, (uint32_t)len, ALLOC_RING_ALLOC);
-	__atomic_fetch_add(&ring->samples, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&r->samples, 1, __ATOMIC_RELAXED);
 	if (live && ptr)
 		live_add((uintptr_t)ptr);
 }
@@ -406,7 +433,8 @@ static __attribute__((noinline)) void account_slow(int kind, void *ptr, size_t s
 						   uintptr_t caller)
 {
 	if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE)) {
-		ts.left = INT64_MAX / 4; /* no ring: keep this thread on the fast path */
+		/* no ring (or sampling stopped): stay on the fast path, look again in 64 MiB */
+		ts.left = 64 << 20;
 		return;
 	}
 	if (ts.busy)
@@ -608,7 +636,7 @@ static int new_separate(void)
 	if (__builtin_expect(m, 1))
 		return m == 2;
 	Dl_info a, b;
-	void *next_new = dlsym(RTLD_NEXT, "_Znwm");
+	void *next_new = dlsym(got_mode ? RTLD_DEFAULT : RTLD_NEXT, "_Znwm");
 	m = next_new && real_malloc && dladdr((void *)real_malloc, &a) && dladdr(next_new, &b) &&
 		    a.dli_fbase == b.dli_fbase
 		? 2
@@ -620,7 +648,7 @@ static int new_separate(void)
 #define NEXT(sym)                                                                                  \
 	static __typeof__(sym) *next;                                                              \
 	if (!next)                                                                                 \
-		next = (__typeof__(sym) *)dlsym(RTLD_NEXT, #sym);                                  \
+		next = (__typeof__(sym) *)dlsym(got_mode ? RTLD_DEFAULT : RTLD_NEXT, #sym);        \
 	if (!next)                                                                                 \
 	abort() /* operator new called with no C++ runtime loaded: cannot happen */
 
@@ -669,3 +697,110 @@ EXPORT int preload_enabled(void)
 {
 	return __atomic_load_n(&enabled, __ATOMIC_ACQUIRE);
 }
+
+/* --- library mode (got.c) ------------------------------------------------------------------ */
+
+int preload_new_separate(void)
+{
+	return new_separate();
+}
+
+void preload_set_got_mode(void)
+{
+	got_mode = 1;
+	__atomic_store_n(&new_mode, 0, __ATOMIC_RELAXED); /* decide again in the global scope */
+}
+
+int preload_attach_fd(int fd)
+{
+	if (!ready())
+		return -EAGAIN;
+	ts.busy++;
+	int err = attach_ring_fd(fd);
+	ts.busy--;
+	return err;
+}
+
+void preload_stop_sampling(void)
+{
+	__atomic_store_n(&enabled, 0, __ATOMIC_RELEASE);
+}
+
+/* The hooks under hidden names: inside this object a reference to `malloc` binds to the
+ * program's malloc when the object is dlopen'ed RTLD_LOCAL, not to the hook. */
+#pragma GCC diagnostic push
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmissing-attributes" /* libc's malloc attributes: harmless */
+#endif
+#define ALIAS(sym)                                                                                 \
+	extern __typeof__(sym) hook_##sym __attribute__((alias(#sym), visibility("hidden")));
+ALIAS(malloc)
+ALIAS(free)
+ALIAS(calloc)
+ALIAS(realloc)
+ALIAS(reallocarray)
+ALIAS(posix_memalign)
+ALIAS(aligned_alloc)
+ALIAS(memalign)
+ALIAS(valloc)
+ALIAS(pvalloc)
+ALIAS(_Znwm)
+ALIAS(_Znam)
+ALIAS(_ZnwmRKSt9nothrow_t)
+ALIAS(_ZnamRKSt9nothrow_t)
+ALIAS(_ZnwmSt11align_val_t)
+ALIAS(_ZnamSt11align_val_t)
+ALIAS(_ZnwmSt11align_val_tRKSt9nothrow_t)
+ALIAS(_ZnamSt11align_val_tRKSt9nothrow_t)
+ALIAS(_ZdlPv)
+ALIAS(_ZdaPv)
+ALIAS(_ZdlPvm)
+ALIAS(_ZdaPvm)
+ALIAS(_ZdlPvRKSt9nothrow_t)
+ALIAS(_ZdaPvRKSt9nothrow_t)
+ALIAS(_ZdlPvSt11align_val_t)
+ALIAS(_ZdaPvSt11align_val_t)
+ALIAS(_ZdlPvmSt11align_val_t)
+ALIAS(_ZdaPvmSt11align_val_t)
+#undef ALIAS
+#pragma GCC diagnostic pop
+
+#define SYM(name)                                                                                  \
+	{                                                                                          \
+#name, (void *)hook_##name, (void **)&real_##name, 0                               \
+	}
+#define CXX(name)                                                                                  \
+	{                                                                                          \
+#name, (void *)hook_##name, NULL, 1                                                \
+	}
+const struct preload_sym preload_syms[] = {
+    SYM(malloc),
+    SYM(free),
+    SYM(calloc),
+    SYM(realloc),
+    {"reallocarray", (void *)hook_reallocarray, NULL, 0}, /* over the real realloc */
+    SYM(posix_memalign),
+    SYM(aligned_alloc),
+    SYM(memalign),
+    SYM(valloc),
+    SYM(pvalloc),
+    CXX(_Znwm),
+    CXX(_Znam),
+    CXX(_ZnwmRKSt9nothrow_t),
+    CXX(_ZnamRKSt9nothrow_t),
+    CXX(_ZnwmSt11align_val_t),
+    CXX(_ZnamSt11align_val_t),
+    CXX(_ZnwmSt11align_val_tRKSt9nothrow_t),
+    CXX(_ZnamSt11align_val_tRKSt9nothrow_t),
+    CXX(_ZdlPv),
+    CXX(_ZdaPv),
+    CXX(_ZdlPvm),
+    CXX(_ZdaPvm),
+    CXX(_ZdlPvRKSt9nothrow_t),
+    CXX(_ZdaPvRKSt9nothrow_t),
+    CXX(_ZdlPvSt11align_val_t),
+    CXX(_ZdaPvSt11align_val_t),
+    CXX(_ZdlPvmSt11align_val_t),
+    CXX(_ZdaPvmSt11align_val_t),
+};
+const size_t preload_nsyms = sizeof(preload_syms) / sizeof(preload_syms[0]);
