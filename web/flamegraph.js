@@ -21,14 +21,24 @@
  * opts: unit ("nanoseconds", "bytes", "count"…: values are formatted for it), inverted
  * (true = icicle, root on top), table (default true: the sortable top table beside the
  * graph), tableRows (rows shown, default 200), minWidth (px below which frames are merged
- * into one grey block, default 0.5), and hooks called after the user acts: onZoom(node,
- * name), onSearch(text, matchedValue), onSelect(name or null).
+ * into one grey block, default 0.5), frameColor (below), and hooks called after the user
+ * acts: onZoom(node, name), onSearch(text, matchedValue), onSelect(name or null).
+ *
+ * frameColor(frame) colours each frame by itself rather than by its function's name: it
+ * gets {index, name, nameId, depth, parent, total, self, path} for one node (index: its
+ * pre-order position, which identifies the call path; path: the frame names from the root's
+ * child down to this frame) and returns a CSS colour, or null for the default palette. The
+ * same function under two callers is two frames and may get two colours (a comparison
+ * colours each frame by its own change). It is called once per node, when the node is first
+ * drawn, and the answer is kept; setFrameColor(fn) replaces it and redraws.
  *
  * The returned object: zoom(i), reset(), search(text) (substring, case-insensitive, or a
  * regular expression written /re/flags), select(name) (highlight one function, null clears),
- * sortBy('self' | 'total' | 'name'), setInverted(b), redraw(), destroy(); for tests and
- * embedding pages: find(name) (its widest node), frameRect(i) (where node i is drawn),
- * stats(), model (the typed arrays) and lastDrawMs. Node indices are pre-order positions.
+ * sortBy('self' | 'total' | 'name'), setInverted(b), setFrameColor(fn), redraw(), destroy();
+ * for tests and embedding pages: find(name) (its widest node), findPath(names) (the node of
+ * one call path), frameColor(i) (the colour node i is drawn in when not highlighted),
+ * frameRect(i) (where node i is drawn), path(i), stats(), model (the typed arrays) and
+ * lastDrawMs. Node indices are pre-order positions.
  * KilnFlame.formatValue(v, unit) formats a value the way the graph does.
  *
  * Everything from profiles is drawn with fillText or set with textContent, never parsed as
@@ -228,6 +238,8 @@
 		this.minWidth = this.opts.minWidth != null ? this.opts.minWidth : 0.5;
 		this.model = new Model(data);
 		this.colors = new Array(this.model.names.length); /* per name id, filled when drawn */
+		this.frameColorFn = typeof this.opts.frameColor === 'function' ? this.opts.frameColor : null;
+		this.nodeColors = this.frameColorFn ? new Array(this.model.n) : null; /* per node */
 		this.nodeCount = this.model.n;
 		this.zoomNode = 0;
 		this.matchNames = null; /* Uint8Array over names, or null */
@@ -532,13 +544,12 @@
 		this.width = width;
 		this.rows = rows;
 
-		var mn = this.matchNames, names = m.names;
+		var mn = this.matchNames;
 		var drawn = 0;
 
 		/* ancestors of the zoomed frame span the whole width, dimmed */
 		for (var a = m.parent[z]; a >= 0; a = m.parent[a]) {
-			this.box(ctx, 0, width, m.depth[a], rows, names[m.name[a]], a ? mn : null, m.name[a],
-				true);
+			this.box(ctx, a, 0, width, rows, a ? mn : null, true);
 			drawn++;
 		}
 		/* the zoomed subtree; narrow frames (and their subtrees) merge per row */
@@ -560,7 +571,7 @@
 				continue;
 			}
 			this.flushNarrow(ctx, pendX0, pendX1, d, rows);
-			this.box(ctx, x, w, d, rows, names[m.name[i]], i ? mn : null, m.name[i], false);
+			this.box(ctx, i, x, w, rows, i ? mn : null, false);
 			drawn++;
 			i++;
 		}
@@ -584,11 +595,13 @@
 		ctx.fillRect(x0[d], this.rowY(d, rows), Math.max(w, 1), ROW - 1);
 	};
 
-	Flame.prototype.box = function (ctx, x, w, d, rows, label, mn, nameId, dim) {
-		var y = this.rowY(d, rows);
+	/* Draws node i at x, w wide; mn: the names matching a search (highlight), or null. */
+	Flame.prototype.box = function (ctx, i, x, w, rows, mn, dim) {
+		var m = this.model, nameId = m.name[i], label = m.names[nameId];
+		var y = this.rowY(m.depth[i], rows);
 		var color;
 		if (mn) color = mn[nameId] ? '#e040a0' : '#e4ddd6';
-		else color = this.colors[nameId] || (this.colors[nameId] = warm(label));
+		else color = this.frameColor(i);
 		ctx.globalAlpha = dim ? 0.55 : 1;
 		ctx.fillStyle = color;
 		ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW - 1);
@@ -723,6 +736,59 @@
 				pct(m.total[i], m.total[this.zoomNode])));
 		tip.hidden = false;
 		this.canvas.style.cursor = 'pointer';
+	};
+
+	/* ---- per-frame colours ---------------------------------------------------------------- */
+
+	/* The frame names from the root's child down to node i (the root itself is left out). */
+	Flame.prototype.path = function (i) {
+		var m = this.model, out = [];
+		for (; i > 0; i = m.parent[i]) out.push(m.names[m.name[i]]);
+		return out.reverse();
+	};
+
+	/* The colour node i is drawn in (without search highlighting). */
+	Flame.prototype.frameColor = function (i) {
+		var m = this.model;
+		if (i < 0 || i >= m.n) return null;
+		if (this.frameColorFn) {
+			var c = this.nodeColors[i];
+			if (c === undefined) {
+				var self = this;
+				c = this.frameColorFn({
+					index: i, nameId: m.name[i], name: m.names[m.name[i]], depth: m.depth[i],
+					parent: m.parent[i], total: m.total[i], self: m.self[i],
+					get path() { return self.path(i); }
+				});
+				c = this.nodeColors[i] = c ? String(c) : null;
+			}
+			if (c) return c;
+		}
+		var id = m.name[i];
+		return this.colors[id] || (this.colors[id] = warm(m.names[id]));
+	};
+
+	Flame.prototype.setFrameColor = function (fn) {
+		this.frameColorFn = typeof fn === 'function' ? fn : null;
+		this.nodeColors = this.frameColorFn ? new Array(this.model.n) : null;
+		this.redraw();
+	};
+
+	/* The node of the call path names (root's child first), or -1. */
+	Flame.prototype.findPath = function (names) {
+		var m = this.model, i = 0;
+		for (var k = 0; k < names.length; k++) {
+			var found = -1;
+			for (var c = i + 1; c < m.end[i]; c = m.end[c]) {
+				if (m.names[m.name[c]] === names[k]) {
+					found = c;
+					break;
+				}
+			}
+			if (found < 0) return -1;
+			i = found;
+		}
+		return names.length ? i : -1;
 	};
 
 	/* Where node i is drawn, in canvas CSS pixels (for tests and the server UI). */

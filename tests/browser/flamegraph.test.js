@@ -224,3 +224,48 @@ test('the component also takes a nested tree (the server UI form)', async () => 
 	assert.deepEqual(ctx.errors, []);
 	assert.deepEqual(ctx.dialogs, []);
 });
+
+test('frameColor colours each frame by its call path, not its name', async () => {
+	const r = await flame(() => {
+		const box = document.createElement('div'), calls = [];
+		document.body.appendChild(box);
+		// f appears under a and under b: two frames of one function
+		const f = KilnFlame.create(box, { name: 'root', value: 10, children: [
+			{ name: 'a', value: 6, children: [{ name: 'f', value: 6 }] },
+			{ name: 'b', value: 4, children: [{ name: 'f', value: 4 }] }] }, {
+			table: false,
+			frameColor: (fr) => {
+				calls.push(fr.index + ':' + fr.path.join('>') + ':' + fr.depth + ':' + fr.total);
+				return fr.name !== 'f' ? null : fr.path[0] === 'a' ? 'rgb(255, 0, 0)' : 'rgb(0, 0, 255)';
+			},
+		});
+		const fa = f.findPath(['a', 'f']), fb = f.findPath(['b', 'f']);
+		const s = f.canvas.width / f.canvas.clientWidth, c2d = f.canvas.getContext('2d');
+		const px = (i) => {
+			const rc = f.frameRect(i);
+			return Array.from(c2d.getImageData(Math.floor((rc.x + rc.w / 2) * s), Math.floor((rc.y + 3) * s), 1, 1).data).slice(0, 3);
+		};
+		const out = { fa, fb, ca: f.frameColor(fa), cb: f.frameColor(fb), pa: px(fa), pb: px(fb),
+			palette: f.frameColor(f.findPath(['a'])) === f.colors[f.model.names.indexOf('a')],
+			calls: calls.slice().sort(), missing: f.findPath(['b', 'x']) };
+		calls.length = 0;
+		f.redraw(); // answers are kept: no new calls
+		out.again = calls.length;
+		f.setFrameColor(null); // back to the palette: both frames of f the same colour
+		out.reset = f.frameColor(fa) === f.frameColor(fb);
+		f.destroy();
+		return out;
+	});
+	assert.equal(r.fa, 2);
+	assert.equal(r.fb, 4);
+	assert.equal(r.ca, 'rgb(255, 0, 0)');
+	assert.equal(r.cb, 'rgb(0, 0, 255)');
+	assert.deepEqual(r.pa, [255, 0, 0], 'f under a is drawn red');
+	assert.deepEqual(r.pb, [0, 0, 255], 'f under b is drawn blue');
+	assert.ok(r.palette, 'null keeps the palette colour');
+	assert.deepEqual(r.calls, ['0::0:10', '1:a:1:6', '2:a>f:2:6', '3:b:1:4', '4:b>f:2:4']);
+	assert.equal(r.missing, -1);
+	assert.equal(r.again, 0);
+	assert.ok(r.reset);
+	assert.deepEqual(ctx.errors, []);
+});

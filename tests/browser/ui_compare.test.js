@@ -2,6 +2,8 @@
 // shares are known: range A has hotA 75 % / hotB 25 %, range B hotA 25 % / hotB 50 % / newB
 // 25 % (only in B), and oldA exists only in A. The table must put the changed functions
 // first and the flame graph must colour them by direction; the deep link restores the view.
+// Service `callers` has one function, `shared`, that grows under callerA and shrinks under
+// callerB while its total share stays the same: each frame is coloured by its own change.
 'use strict';
 
 const test = require('node:test');
@@ -22,6 +24,12 @@ test.before(async () => {
 	for (const off of [0, 5])
 		await u.uploadNative(server, { service: 'api', startMs: tMid + off * 60e3,
 			stacks: { 'main;work;hotA': 2e9, 'main;work;hotB': 4e9, 'main;newB': 2e9 } });
+	for (const off of [0, 5]) {
+		await u.uploadNative(server, { service: 'callers', startMs: t0 + off * 60e3,
+			stacks: { 'main;callerA;shared': 2e9, 'main;callerB;shared': 6e9, 'main;rest': 2e9 } });
+		await u.uploadNative(server, { service: 'callers', startMs: tMid + off * 60e3,
+			stacks: { 'main;callerA;shared': 6e9, 'main;callerB;shared': 2e9, 'main;rest': 2e9 } });
+	}
 	const hash = `#/compare?q=service%3Aapi&from=${t0}&to=${tMid}&from_b=${tMid}&to_b=${t1}&type=cpu-time%2Fnanoseconds`;
 	ui = await u.openUI(server, hash);
 	page = ui.page;
@@ -58,8 +66,8 @@ test('the table lists the largest changes first, with direction', async () => {
 test('the flame graph is coloured by change', async () => {
 	const c = await page.evaluate(() => {
 		const f = window.kilnUI.flame.flame, m = f.model;
-		const col = (n) => f.colors[m.names.indexOf(n)];
-		return { hotA: col('hotA'), hotB: col('hotB'), newB: col('newB'), oldA: col('oldA'), main: col('main') };
+		const col = (n) => f.frameColor(f.find(n));
+		return { hotA: col('hotA'), hotB: col('hotB'), newB: col('newB'), oldA: col('oldA'), main: col('main'), n: m.n };
 	});
 	assert.match(c.hotA, /^hsl\(140,/, 'less: green');
 	assert.match(c.hotB, /^hsl\(4,/, 'more: red');
@@ -103,5 +111,34 @@ test('the form compares two queries', async () => {
 	const rows = await page.evaluate(() => Array.from(document.querySelectorAll('.k-changes tbody tr td:nth-child(4)')).map((td) => td.textContent));
 	assert.ok(rows.every((d) => /^0\.00 %$/.test(d)), `same selection, no change: ${rows}`);
 	assert.deepEqual(ui.blocked, []);
+	assert.deepEqual(ui.errors, []);
+});
+
+test('one function under two callers: each frame has the colour of its own change', async () => {
+	await u.navigate(page, `#/compare?q=service%3Acallers&from=${t0}&to=${tMid}&from_b=${tMid}&to_b=${t1}&type=cpu-time%2Fnanoseconds`);
+	await page.waitForSelector('.k-changes');
+	const r = await page.evaluate(() => {
+		const f = window.kilnUI.flame.flame;
+		const a = f.findPath(['main', 'callerA', 'shared']), b = f.findPath(['main', 'callerB', 'shared']);
+		const s = f.canvas.width / f.canvas.clientWidth, ctx = f.canvas.getContext('2d');
+		const px = (i) => {
+			const rc = f.frameRect(i);
+			return Array.from(ctx.getImageData(Math.floor((rc.x + rc.w / 2) * s), Math.floor((rc.y + rc.h - 3) * s), 1, 1).data);
+		};
+		return { a, b, ca: f.frameColor(a), cb: f.frameColor(b), pa: px(a), pb: px(b),
+			path: f.path(a), rest: f.frameColor(f.findPath(['main', 'rest'])) };
+	});
+	assert.ok(r.a > 0 && r.b > 0 && r.a !== r.b, `two frames of shared: ${r.a}, ${r.b}`);
+	assert.deepEqual(r.path, ['main', 'callerA', 'shared']);
+	// shared under callerA: 20 % of A → 60 % of B; under callerB: 60 % → 20 %
+	assert.match(r.ca, /^hsl\(4,/, `callerA's shared grew: red, got ${r.ca}`);
+	assert.match(r.cb, /^hsl\(140,/, `callerB's shared shrank: green, got ${r.cb}`);
+	assert.equal(r.rest, '#d9d6d0', 'rest: 20 % on both sides');
+	assert.ok(r.pa[0] > r.pa[1] && r.pa[0] > r.pa[2], `callerA's shared is drawn red: ${r.pa}`);
+	assert.ok(r.pb[1] > r.pb[0] && r.pb[1] > r.pb[2], `callerB's shared is drawn green: ${r.pb}`);
+	// the function as a whole did not change: the table says so
+	const row = await page.evaluate(() => Array.from(document.querySelector('.k-changes tbody tr[data-name=shared]').children).map((td) => td.textContent));
+	assert.equal(row[3], '0.00 %');
+	await u.screenshot(page, 'ui-compare-callers');
 	assert.deepEqual(ui.errors, []);
 });

@@ -74,13 +74,6 @@ export async function renderCompare(main, params) {
 	out.appendChild(legend());
 	const tree = r.tree;
 	const ta = r.total || 0, tb = r.total_b || 0;
-	/* per function name: shares of A and B (node totals summed), from the tree's nodes */
-	const fa = new Map(), fb = new Map();
-	for (let i = 1; i < tree.count; i++) {
-		const nm = tree.names[tree.name[i]];
-		fa.set(nm, (fa.get(nm) || 0) + (ta ? tree.total[i] / ta : 0));
-		fb.set(nm, (fb.get(nm) || 0) + (tb ? tree.total_b[i] / tb : 0));
-	}
 	const grid = h('div', { class: 'k-cmp-grid' });
 	const box = h('div', { class: 'k-flame-box' });
 	const table = h('div', { class: 'k-cmp-table' });
@@ -93,7 +86,10 @@ export async function renderCompare(main, params) {
 		value: (i) => 50 * ((ta ? tree.total[i] / ta : 0) + (tb ? tree.total_b[i] / tb : 0)),
 		state: st,
 		onState: keep,
-		colors: (nm, id) => (id === 0 || !fa.has(nm) ? '#cfcac2' : diffColor(fa.get(nm), fb.get(nm))),
+		/* each frame by its own change: a function that grows under one caller and shrinks
+		 * under another is red in one place and green in the other */
+		frameColor: (f) => (f.index === 0 ? '#cfcac2' :
+			diffColor(ta ? tree.total[f.index] / ta : 0, tb ? tree.total_b[f.index] / tb : 0)),
 	});
 	/* the component's tooltip shows the mixed widths: say what each side had */
 	const hover = h('div', { class: 'k-cmp-hover k-muted' }, 'Hover a frame to see its values in A and B.');
@@ -135,5 +131,5 @@ function legend() {
 	return h('div', { class: 'k-legend' }, item(diffColor(0.1, 0.3), 'more in B'),
 		item(diffColor(0.3, 0.1), 'less in B'), item(DIFF_COLORS.onlyA, 'only in A'),
 		item(DIFF_COLORS.onlyB, 'only in B'), item(DIFF_COLORS.same, 'unchanged'),
-		h('span', { class: 'k-muted' }, ' Colour: change of the function\'s total share; width: mean of the two sides\' shares (%).'));
+		h('span', { class: 'k-muted' }, ' Colour: change of the frame\'s share (this call path, so one function may differ per caller); width: mean of the two sides\' shares (%).'));
 }

@@ -6,11 +6,13 @@
 import { h, clear, toCompact } from './util.js';
 
 /*
- * mountFlame(box, tree, {unit, state, onState, colors, value, table}): draws tree (server format) into box.
- * state: {zoom: node index, search: text, inverted: bool, fn: selected function} from the URL;
- * onState(patch) is called when the user changes any of them. colors(name) → CSS colour
- * overrides the component's palette (diff mode); value(i) sets node widths; table: false hides
- * the component's top table. Returns {flame, destroy()}.
+ * mountFlame(box, tree, {unit, state, onState, frameColor, colors, value, table}): draws tree
+ * (server format) into box. state: {zoom: node index, search: text, inverted: bool, fn:
+ * selected function} from the URL; onState(patch) is called when the user changes any of
+ * them. frameColor(frame) → CSS colour colours each frame by itself (frame.index is the
+ * server tree's node index: diff mode colours each call path by its own change);
+ * colors(name, id) → CSS colour overrides the palette per function name; value(i) sets node
+ * widths; table: false hides the component's top table. Returns {flame, destroy()}.
  */
 export function mountFlame(box, tree, opts) {
 	const o = opts || {};
@@ -26,6 +28,7 @@ export function mountFlame(box, tree, opts) {
 		unit: o.unit,
 		table: o.table,
 		inverted: !!st.inverted,
+		frameColor: o.frameColor,
 		onZoom: (i) => emit({ zoom: i || null }),
 		onSearch: (text) => emit({ search: text || null }),
 		onSelect: (name) => { emit({ fn: name || null }); showSandwich(name); },
