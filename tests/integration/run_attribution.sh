@@ -28,7 +28,7 @@ within "$b" 30 3 || fail "work_b share $b% (expected 30±3)"
 within "$c" 20 3 || fail "work_c share $c% (expected 20±3)"
 
 # Complete chains: root frame named after the process, then the thread's start.
-full=$(share '^run-work;(_start;.*main;run_threads;spin_thread|clone3?;start_thread;spin_thread)(;spin_round)?;work_[abc]$' "$T/work")
+full=$(share '^run-work;(_start;.*main;run_threads;spin_thread|clone3?;start_thread;spin_thread)(;spin_round(_n)?)?;work_[abc]$' "$T/work")
 echo "complete stacks: $full%"
 within "$full" 100 2 || fail "only $full% of work samples have a complete stack"
 

@@ -67,18 +67,36 @@ NOIPA void work_c(int units)
 	BODY(units * UNIT + 2);
 }
 
+NOIPA static void spin_round_n(int r)
+{
+	work_a(5 * r);
+	work_b(3 * r);
+	work_c(2 * r);
+}
+
 NOIPA static void spin_round(void)
 {
-	work_a(5);
-	work_b(3);
-	work_c(2);
+	spin_round_n(1);
+}
+
+/* 1..4, pseudo-random per thread: timed loops vary their round size so that no round length
+ * can fall into step with the sampling period (the shares the tests check stay 50/30/20). */
+static int jitter(void)
+{
+	static __thread uint64_t s;
+	if (!s)
+		s = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&s;
+	s ^= s << 13;
+	s ^= s >> 7;
+	s ^= s << 17;
+	return 1 + (int)(s >> 62);
 }
 
 NOIPA static void *spin_thread(void *arg)
 {
 	double end = now() + seconds;
 	while (now() < end)
-		spin_round();
+		spin_round_n(jitter());
 	return arg;
 }
 
@@ -95,27 +113,27 @@ NOIPA static int recurse(int depth, int units)
 	return recurse(depth - 1, units) + pad[0];
 }
 
-NOIPA int entry_a(void);
-NOIPA int entry_b(void);
-NOIPA int entry_c(void);
+NOIPA int entry_a(int k);
+NOIPA int entry_b(int k);
+NOIPA int entry_c(int k);
 
-NOIPA int entry_a(void)
+NOIPA int entry_a(int k)
 {
-	int r = recurse(180, 5); /* not a tail call: entry_a stays on the stack */
+	int r = recurse(180, 5 * k); /* not a tail call: entry_a stays on the stack */
 	sink += (uint64_t)r;
 	return r;
 }
 
-NOIPA int entry_b(void)
+NOIPA int entry_b(int k)
 {
-	int r = recurse(180, 3); /* not a tail call: entry_b stays on the stack */
+	int r = recurse(180, 3 * k); /* not a tail call: entry_b stays on the stack */
 	sink += (uint64_t)r;
 	return r;
 }
 
-NOIPA int entry_c(void)
+NOIPA int entry_c(int k)
 {
-	int r = recurse(180, 2); /* not a tail call: entry_c stays on the stack */
+	int r = recurse(180, 2 * k); /* not a tail call: entry_c stays on the stack */
 	sink += (uint64_t)r;
 	return r;
 }
@@ -123,8 +141,10 @@ NOIPA int entry_c(void)
 NOIPA static void *deep_thread(void *arg)
 {
 	double end = now() + seconds;
-	while (now() < end)
-		sink += (uint64_t)(entry_a() + entry_b() + entry_c());
+	while (now() < end) {
+		int k = jitter();
+		sink += (uint64_t)(entry_a(k) + entry_b(k) + entry_c(k));
+	}
 	return arg;
 }
 
