@@ -71,15 +71,10 @@ static size_t off(const struct dec *d, const uint8_t *at)
 
 static int skip_group(struct dec *d, struct rd *r, uint32_t num, int depth);
 
-/*
- * Reads the next field of the message in r into f: 1 if one was read, 0 at the end of the
- * message, or a negative errno. Fixed-size and group fields are consumed here (they are
- * never part of a known pprof field); the caller checks the wire type of known fields.
- */
-static int next_field(struct dec *d, struct rd *r, struct field *f, const char *msg)
+/* The general case of next_field, and every error message about a field's framing. */
+static __attribute__((noinline)) int next_field_slow(struct dec *d, struct rd *r, struct field *f,
+						     const char *msg)
 {
-	if (r->p >= r->end)
-		return 0;
 	f->at = r->p;
 	uint64_t tag;
 	int rc = wire_get_varint(&r->p, r->end, &tag);
@@ -136,6 +131,58 @@ static int next_field(struct dec *d, struct rd *r, struct field *f, const char *
 		return fail(d, -EINVAL, "invalid wire type %d in %s at offset %zu", (int)f->wt, msg,
 			    off(d, f->at));
 	}
+}
+
+/*
+ * Reads the next field of the message in r into f: 1 if one was read, 0 at the end of the
+ * message, or a negative errno. Fixed-size and group fields are consumed here (they are
+ * never part of a known pprof field); the caller checks the wire type of known fields.
+ *
+ * Nearly every field of a real profile has a one-byte tag and a short varint or length;
+ * that case is decoded inline (it is most of the decoder's work: a sample label alone is
+ * three or four fields). Anything else, including every malformed field, takes the slow
+ * path from the same position, so errors are reported in one place.
+ */
+static inline __attribute__((always_inline)) int next_field(struct dec *d, struct rd *r,
+							    struct field *f, const char *msg)
+{
+	const uint8_t *p = r->p, *end = r->end;
+	if (p >= end)
+		return 0;
+	uint8_t tag = p[0];
+	if (tag >= 8 && tag < 0x80 && end - p >= 2) {
+		const uint8_t *q = p + 1;
+		uint64_t v;
+		if ((tag & 7) == WIRE_VARINT) {
+			if (*q < 0x80)
+				v = *q++;
+			else if (wire_get_varint(&q, end, &v) < 0)
+				goto slow;
+			f->at = p;
+			f->num = tag >> 3;
+			f->wt = WIRE_VARINT;
+			f->v = v;
+			r->p = q;
+			return 1;
+		}
+		if ((tag & 7) == WIRE_LEN) {
+			if (*q < 0x80)
+				v = *q++;
+			else if (wire_get_varint(&q, end, &v) < 0)
+				goto slow;
+			if (v > (uint64_t)(end - q))
+				goto slow;
+			f->at = p;
+			f->num = tag >> 3;
+			f->wt = WIRE_LEN;
+			f->sub.p = q;
+			f->sub.end = q + v;
+			r->p = q + v;
+			return 1;
+		}
+	}
+slow:
+	return next_field_slow(d, r, f, msg);
 }
 
 /* Skips a (deprecated) group up to its end-group tag. */
@@ -340,11 +387,103 @@ static void *dup_scratch(struct dec *d, const void *items, size_t n, size_t elem
 	return arena_memdup(&d->prof->arena, items, n * elem);
 }
 
+/* A varint, inline for the one-byte case. false if truncated or overlong. */
+static inline bool get_uv(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	if (p < end && *p < 0x80) {
+		*v = *p;
+		*pp = p + 1;
+		return true;
+	}
+	return wire_get_varint(pp, end, v) == 0;
+}
+
+/*
+ * A Label in its usual shape (fields 1-4, one-byte tags, varints), decoded without the
+ * general field machinery: a profile can hold several per sample. false, with l untouched,
+ * for anything else, including a bad string id; dec_label then decodes the same bytes and
+ * says what is wrong. As there, a repeated field's last value wins.
+ */
+static inline bool label_fast(const struct dec *d, const uint8_t *p, const uint8_t *end,
+			      struct pprof_label *l)
+{
+	uint64_t v[5] = {0};
+	while (p < end) {
+		uint8_t tag = *p++;
+		if ((tag & 7) != WIRE_VARINT || tag < 0x08 || tag > 0x20)
+			return false;
+		if (!get_uv(&p, end, &v[tag >> 3]))
+			return false;
+	}
+	uint64_t n = (uint64_t)d->nstrings; /* a negative id is a huge uint64 */
+	if (v[1] >= n || v[2] >= n || v[4] >= n)
+		return false;
+	l->key = (int64_t)v[1];
+	l->str = (int64_t)v[2];
+	l->num = (int64_t)v[3];
+	l->num_unit = (int64_t)v[4];
+	return true;
+}
+
+/* Appends the packed varints [p, end) to sl; false if one is malformed or sl is full. */
+static inline bool packed_fast(struct slab *sl, const uint8_t *p, const uint8_t *end)
+{
+	uint64_t *out = sl->items;
+	size_t used = sl->used, cap = sl->cap;
+	while (p < end) {
+		if (used >= cap || !get_uv(&p, end, &out[used]))
+			return false;
+		used++;
+	}
+	sl->used = used;
+	return true;
+}
+
+static int dec_sample_general(struct dec *d, struct rd r, size_t locs0, size_t vals0,
+			      size_t labels0);
+
+/*
+ * A Sample as producers write it (packed location ids, packed values, labels; one-byte tags
+ * and lengths) decoded in one tight loop. Anything else starts the sample over on the
+ * general path, which also produces every error message.
+ */
 static int dec_sample(struct dec *d, struct rd r)
+{
+	size_t locs0 = d->locs.used, vals0 = d->vals.used, labels0 = d->labels_used;
+	const uint8_t *p = r.p, *end = r.end;
+	while (p < end) {
+		uint8_t tag = *p;
+		const uint8_t *q = p + 1;
+		uint64_t len;
+		if ((tag != 0x0a && tag != 0x12 && tag != 0x1a) || !get_uv(&q, end, &len) ||
+		    len > (uint64_t)(end - q))
+			goto general;
+		p = q + len;
+		if (tag == 0x1a) {
+			if (d->labels_used >= d->labels_cap ||
+			    !label_fast(d, q, p, &d->labels[d->labels_used]))
+				goto general;
+			d->labels_used++;
+		} else if (!packed_fast(tag == 0x0a ? &d->locs : &d->vals, q, p)) {
+			goto general;
+		}
+	}
+	return dec_sample_general(d, (struct rd){NULL, NULL}, locs0, vals0, labels0);
+general:
+	d->locs.used = locs0;
+	d->vals.used = vals0;
+	d->labels_used = labels0;
+	return dec_sample_general(d, r, locs0, vals0, labels0);
+}
+
+/* Decodes the fields in r (none when the fast path did them) and appends the sample whose
+ * arrays start at the given slab positions. */
+static int dec_sample_general(struct dec *d, struct rd r, size_t locs0, size_t vals0,
+			      size_t labels0)
 {
 	struct field f;
 	int rc;
-	size_t locs0 = d->locs.used, vals0 = d->vals.used, labels0 = d->labels_used;
 	while ((rc = next_field(d, &r, &f, "Sample")) > 0) {
 		switch (f.num) {
 		case 1:
@@ -393,15 +532,63 @@ static size_t count_varints(const uint8_t *p, const uint8_t *end)
 	for (; end - p >= 8; p += 8) {
 		uint64_t w;
 		memcpy(&w, p, sizeof(w));
-		n += 8 - (size_t)__builtin_popcountll(w & 0x8080808080808080ULL);
+		/* one bit per byte below 0x80, summed by the multiply into the top byte */
+		uint64_t ends = (~w & 0x8080808080808080ULL) >> 7;
+		n += (size_t)((ends * 0x0101010101010101ULL) >> 56);
 	}
 	for (; p < end; p++)
 		n += *p < 0x80;
 	return n;
 }
 
-/* Pass 1 for a sample: how many location ids, values and labels it holds. */
+static int count_sample_general(struct dec *d, struct rd r, size_t *nlocs, size_t *nvals,
+				size_t *nlabels);
+
+/* Pass 1 for a sample: how many location ids, values and labels it holds. The usual field
+ * shapes are counted inline; anything else counts the sample again on the general path. */
 static int count_sample(struct dec *d, struct rd r, size_t *nlocs, size_t *nvals, size_t *nlabels)
+{
+	size_t nl = 0, nv = 0, nlab = 0;
+	const uint8_t *p = r.p, *end = r.end;
+	while (p < end) {
+		uint8_t tag = *p;
+		const uint8_t *q = p + 1;
+		uint64_t v;
+		if (!get_uv(&q, end, &v))
+			goto general;
+		switch (tag) {
+		case 0x08: /* one unpacked location id or value */
+			nl++;
+			break;
+		case 0x10:
+			nv++;
+			break;
+		case 0x0a:
+		case 0x12:
+		case 0x1a:
+			if (v > (uint64_t)(end - q))
+				goto general;
+			if (tag == 0x1a)
+				nlab++;
+			else
+				*(tag == 0x0a ? &nl : &nv) += count_varints(q, q + v);
+			q += v;
+			break;
+		default:
+			goto general;
+		}
+		p = q;
+	}
+	*nlocs += nl;
+	*nvals += nv;
+	*nlabels += nlab;
+	return 0;
+general:
+	return count_sample_general(d, r, nlocs, nvals, nlabels);
+}
+
+static int count_sample_general(struct dec *d, struct rd r, size_t *nlocs, size_t *nvals,
+				size_t *nlabels)
 {
 	struct field f;
 	int rc;

@@ -869,6 +869,112 @@ static void test_malformed(void)
 }
 
 /* Many copies of one string: decoding stays linear and keeps every id. */
+/*
+ * Samples and labels in unusual shapes: the decoder has an inline path for the usual shape
+ * and must give the same profile (or the same error) for every other one.
+ */
+static void test_sample_shapes(void)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT, m = BUF_INIT, l = BUF_INIT, err = BUF_INIT;
+	struct pprof_profile p, q;
+
+	/* a: the usual shape; b: the same sample with labels first, fields repeated (the last
+	 * wins), a label field the proto does not define, multi-byte values and ids. */
+	base_profile(&a);
+	fv(&l, 1, 1);
+	fv(&l, 2, 3);
+	fmsg(&m, 3, &l);
+	fv(&l, 1, 2);
+	fv(&l, 3, 1ULL << 40);
+	fv(&l, 4, 3);
+	fmsg(&m, 3, &l);
+	fv(&m, 1, 1);
+	fv(&m, 2, 70000);
+	buf_append(&b, a.data, a.len);
+	struct buf sa = BUF_INIT;
+	fbytes(&sa, 1, "\x01", 1);
+	fbytes(&sa, 2, "\xf0\xa2\x04", 3); /* 70000 */
+	buf_append(&sa, m.data, m.len);	     /* labels (and unpacked dups) */
+	buf_reset(&m);
+	/* a's sample: packed ids and values, then the two labels as above. */
+	fbytes(&m, 1, "\x01", 1);
+	fbytes(&m, 2, "\xf0\xa2\x04", 3);
+	fv(&l, 1, 1);
+	fv(&l, 2, 3);
+	fmsg(&m, 3, &l);
+	fv(&l, 1, 2);
+	fv(&l, 3, 1ULL << 40);
+	fv(&l, 4, 3);
+	fmsg(&m, 3, &l);
+	fmsg(&a, 2, &m);
+	/* b's sample: labels first, key given twice, an unknown field 7, then the ids. */
+	fv(&l, 1, 3);
+	fv(&l, 7, 99);
+	fv(&l, 1, 1);
+	fv(&l, 2, 3);
+	fmsg(&m, 3, &l);
+	fv(&l, 3, 1ULL << 40);
+	fv(&l, 1, 2);
+	fv(&l, 4, 3);
+	fmsg(&m, 3, &l);
+	fv(&m, 1, 1);
+	fv(&m, 2, 70000);
+	fmsg(&b, 2, &m);
+	CHECK_INT_EQ(decode_buf(&a, &p, &err), 0);
+	CHECK_INT_EQ(decode_buf(&b, &q, &err), 0);
+	CHECK(pprof_profile_equal(&p, &q, &err));
+	CHECK_INT_EQ(p.samples.items[0].nlabels, 2);
+	CHECK_INT_EQ(p.samples.items[0].values[0], 70000);
+	CHECK_INT_EQ(p.samples.items[0].labels[1].num, 1LL << 40);
+	CHECK_INT_EQ(q.samples.items[0].labels[0].key, 1);
+	CHECK_INT_EQ(q.samples.items[0].labels[1].num_unit, 3);
+	pprof_profile_release(&p);
+	pprof_profile_release(&q);
+	buf_release(&sa);
+
+	/* Label string ids out of range, on the usual path: the general one names the field. */
+	static const unsigned fields[] = {1, 2, 4};
+	static const char *const names[] = {"Label.key", "Label.str", "Label.num_unit"};
+	for (size_t i = 0; i < 3; i++) {
+		buf_reset(&a);
+		base_profile(&a);
+		fbytes(&m, 1, "\x01", 1);
+		fbytes(&m, 2, "\x05", 1);
+		fv(&l, 1, 1);
+		fv(&l, fields[i], 4);
+		fmsg(&m, 3, &l);
+		fmsg(&a, 2, &m);
+		EXPECT_BAD(&a, -EINVAL, names[i]);
+	}
+	/* A label that is not a message, a truncated label, a label of the wrong wire type. */
+	buf_reset(&a);
+	base_profile(&a);
+	fbytes(&m, 1, "\x01", 1);
+	fbytes(&m, 2, "\x05", 1);
+	fbytes(&m, 3, "\x08\x80", 2);
+	fmsg(&a, 2, &m);
+	EXPECT_BAD(&a, -EINVAL, "truncated varint in Label field 1");
+	buf_reset(&a);
+	base_profile(&a);
+	fbytes(&m, 1, "\x01", 1);
+	fbytes(&m, 2, "\x05", 1);
+	fv(&m, 3, 1);
+	fmsg(&a, 2, &m);
+	EXPECT_BAD(&a, -EINVAL, "has wire type 0, expected 2");
+	/* A packed location list with a truncated varint. */
+	buf_reset(&a);
+	base_profile(&a);
+	fbytes(&m, 1, "\x01\x81", 2);
+	fbytes(&m, 2, "\x05", 1);
+	fmsg(&a, 2, &m);
+	EXPECT_BAD(&a, -EINVAL, "truncated varint in packed Sample.location_id");
+	buf_release(&a);
+	buf_release(&b);
+	buf_release(&m);
+	buf_release(&l);
+	buf_release(&err);
+}
+
 static void test_duplicate_strings(void)
 {
 	struct buf b = BUF_INIT, err = BUF_INIT;
@@ -898,5 +1004,6 @@ int main(void)
 	RUN(test_long_packed);
 	RUN(test_malformed);
 	RUN(test_duplicate_strings);
+	RUN(test_sample_shapes);
 	return test_done();
 }
