@@ -37,3 +37,17 @@ if(TARGET kiln_shared)
 	set_target_properties(lib-app-shared lib-app-static PROPERTIES
 		RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/integration)
 endif()
+
+# An application using libkiln with allocation profiling and the readiness test, each way.
+if(TARGET kiln_shared)
+	add_executable(lib-alloc-shared ${ATTACH_WL}/lib_alloc_app.c)
+	target_link_libraries(lib-alloc-shared PRIVATE kiln_shared)
+	add_executable(lib-alloc-static ${ATTACH_WL}/lib_alloc_app.c)
+	target_link_libraries(lib-alloc-static PRIVATE kiln_static)
+	foreach(t lib-alloc-shared lib-alloc-static)
+		target_compile_options(${t} PRIVATE -O2 -g)
+		add_dependencies(${t} kiln_preload)
+	endforeach()
+	set_target_properties(lib-alloc-shared lib-alloc-static PROPERTIES
+		RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/integration)
+endif()

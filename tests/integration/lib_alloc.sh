@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# libkiln with allocation profiling (library mode: the hook is dlopen'ed and installed by GOT
+# patching, the ring handed to the profiler as --alloc-ring). A program linked with libkiln.so
+# (configured by DD_PROFILING_NATIVE_EVENTS) and one linked with libkiln.a (configured by
+# kiln_options) allocate from three sites in the ratio 50:30:20: the profile's alloc-space per
+# site is within 10 % of the bytes allocated, the total within 5 %, the stacks reach main and
+# no frame of the hook is left on top. Without the hook library, CPU profiling still works
+# and the start says why allocations are off.
+set -euo pipefail
+. "$KILN_SOURCE_DIR/tests/integration/workloads/run_lib.bash"
+require_perf
+export KILN_PROFILER="$KILN"
+export DD_PROFILING_UPLOAD_PERIOD=60
+# 32 KiB period: ~2,000 samples at the smallest site (sigma 2.2 %, the tolerance is 10 %);
+# 8 KiB of stack per sample is plenty for these shallow stacks and keeps the ring light.
+PERIOD=32768
+export KILN_ALLOC_STACK=8192
+MIB=320
+
+for kind in shared static; do
+	app="$W/lib-alloc-$kind"
+	out="$T/$kind"
+	if [ "$kind" = shared ]; then
+		DD_PROFILING_NATIVE_EVENTS="sALLOC period=$PERIOD" KILN_OUTPUT_DIR="$out" \
+			"$app" alloc $MIB >"$T/out" 2>"$T/err" || fail "$kind: status $?: $(cat "$T/err")"
+	else
+		LIB_ALLOC_PERIOD=$PERIOD KILN_OUTPUT_DIR="$out" \
+			"$app" options $MIB >"$T/out" 2>"$T/err" || fail "$kind: status $?: $(cat "$T/err")"
+	fi
+	check_clean "$T/err"
+	if grep -q "kiln: warning" "$T/err"; then
+		cat "$T/err" >&2
+		fail "$kind: libkiln warned"
+	fi
+	grep -q "lib-alloc-app: done" "$T/out" || fail "$kind: output"
+	ls "$out"/*.pprof >/dev/null 2>&1 || fail "$kind: no profile"
+	"$W/run-pprof-dump" -t alloc-space "$out"/*.pprof >"$T/d" || fail "$kind: no alloc-space"
+	read -r _ _ a _ b _ c < <(grep '^truth' "$T/out")
+	total_true=$((a + b + c))
+	total=$(total "$T/d")
+	echo "$kind: $(wc -l <"$T/d") stacks, $total bytes estimated of $total_true"
+	for site in a:$a b:$b c:$c; do
+		name=alloc_site_${site%%:*}
+		truth=${site#*:}
+		est=$(awk -F'\t' -v re=";main;$name\$" '$5 ~ re {t+=$1} END{print t+0}' "$T/d")
+		err=$(awk -v e="$est" -v t="$truth" 'BEGIN{printf "%+.1f", 100*(e-t)/t}')
+		echo "$kind: $name: $est estimated, $truth true ($err %)"
+		within "$est" "$truth" "$(awk -v t="$truth" 'BEGIN{print 0.10*t}')" ||
+			{ top "$T/d"; fail "$kind: $name off by $err %"; }
+	done
+	within "$total" "$total_true" "$(awk -v t="$total_true" 'BEGIN{print 0.05*t}')" ||
+		fail "$kind: total off"
+	# Every byte is at one of the sites, called from main: the hook's own frames
+	# (malloc, account_slow, sample) were dropped, the unwinder went through them.
+	s=$(share ';main;alloc_site_[abc]$' "$T/d")
+	echo "$kind: $s % of the bytes at main;alloc_site_*"
+	[ "${s%.*}" -ge 99 ] || { top "$T/d"; fail "$kind: only $s % at the sites"; }
+done
+
+# No hook library: CPU profiling starts anyway, with a warning saying why.
+KILN_PRELOAD_LIB=/nonexistent/libkiln_preload.so DD_PROFILING_NATIVE_PRESET=cpu_live_heap \
+	KILN_OUTPUT_DIR="$T/nolib" "$W/lib-alloc-shared" ready 300 >"$T/out" 2>"$T/err" ||
+	fail "no hook library: status $?: $(cat "$T/err")"
+grep -q "allocation profiling off: libkiln_preload.so not found" "$T/err" ||
+	{ cat "$T/err" >&2; fail "no hook library: no warning"; }
+dump "$T/nolib" >"$T/d"
+s=$(share ';main;ready_hot(;|$)' "$T/d")
+echo "no hook library: $s % of $(total "$T/d") CPU samples in ready_hot"
+[ "${s%.*}" -ge 70 ] || fail "no hook library: CPU profile without ready_hot"
+echo "PASS"
