@@ -42,6 +42,7 @@ struct sample {
 	uint32_t pname, tname; /* string ids */
 	int64_t ts;
 	int64_t count, nanos;
+	int64_t alloc_count, alloc_bytes, inuse_count, inuse_bytes;
 };
 
 struct aggregator {
@@ -228,8 +229,12 @@ int aggregator_add(struct aggregator *a, const uint32_t *frames, size_t n,
 	    .ts = info->timestamp_ns,
 	    .count = info->count,
 	    .nanos = info->nanos,
+	    .alloc_count = info->alloc_count,
+	    .alloc_bytes = info->alloc_bytes,
+	    .inuse_count = info->inuse_count,
+	    .inuse_bytes = info->inuse_bytes,
 	};
-	a->total += info->count;
+	a->total += info->count + info->alloc_count + info->inuse_count;
 	uint64_t h = 0;
 	if (!s.ts) {
 		h = hash_combine(hash_u64(stack),
@@ -242,6 +247,10 @@ int aggregator_add(struct aggregator *a, const uint32_t *frames, size_t n,
 			    o->pname == s.pname && o->tname == s.tname) {
 				o->count += s.count;
 				o->nanos += s.nanos;
+				o->alloc_count += s.alloc_count;
+				o->alloc_bytes += s.alloc_bytes;
+				o->inuse_count += s.inuse_count;
+				o->inuse_bytes += s.inuse_bytes;
 				return 0;
 			}
 		}
@@ -482,9 +491,29 @@ int aggregator_build(struct aggregator *a, const struct aggregate_build_opts *op
 	ret = -ENOMEM;
 	if (!ids)
 		goto free_all;
+	unsigned which = opts->values ? opts->values : AGG_CPU;
 	for (size_t i = 0; i < a->samples.len; i++) {
 		const struct sample *s = &a->samples.items[i];
 		const struct stack *st = &a->stacks.items[s->stack];
+		int64_t values[6];
+		size_t nv = 0;
+		bool any = false;
+		if (which & AGG_CPU) {
+			values[nv++] = s->count;
+			values[nv++] = s->nanos;
+		}
+		if (which & AGG_ALLOC) {
+			values[nv++] = s->alloc_count;
+			values[nv++] = s->alloc_bytes;
+		}
+		if (which & AGG_INUSE) {
+			values[nv++] = s->inuse_count;
+			values[nv++] = s->inuse_bytes;
+		}
+		for (size_t k = 0; k < nv; k++)
+			any |= values[k] != 0;
+		if (!any)
+			continue;
 		for (uint32_t k = 0; k < st->n; k++)
 			ids[k] = locs[a->pool.items[st->off + k]];
 		struct pprof_label labels[5];
@@ -498,7 +527,6 @@ int aggregator_build(struct aggregator *a, const struct aggregate_build_opts *op
 			labels[nl++] = pprof_builder_label_str(b, "process_name", pn);
 		if (opts->timeline && s->ts)
 			labels[nl++] = pprof_builder_label_num(b, "end_timestamp_ns", s->ts, NULL);
-		int64_t values[2] = {s->count, s->nanos};
 		ret = pprof_builder_add_sample(b, ids, st->n, values, labels, nl);
 		if (ret)
 			goto free_all;

@@ -45,6 +45,17 @@ struct agg_sample_info {
 	int64_t timestamp_ns;	  /* CLOCK_REALTIME; 0 = no timeline: equal samples are summed */
 	int64_t count;		  /* cpu-samples */
 	int64_t nanos;		  /* cpu-time */
+	int64_t alloc_count;	  /* alloc-samples */
+	int64_t alloc_bytes;	  /* alloc-space */
+	int64_t inuse_count;	  /* inuse-objects */
+	int64_t inuse_bytes;	  /* inuse-space */
+};
+
+/* Which values a profile carries, in this order (aggregate_build_opts.values). */
+enum {
+	AGG_CPU = 1u << 0,   /* cpu-samples, cpu-time */
+	AGG_ALLOC = 1u << 1, /* alloc-samples, alloc-space */
+	AGG_INUSE = 1u << 2, /* inuse-objects, inuse-space */
 };
 
 /* Adds a sample whose frames (ids from the functions above) are leaf first. 0 or -ENOMEM. */
@@ -52,16 +63,20 @@ int aggregator_add(struct aggregator *a, const uint32_t *frames, size_t n,
 		   const struct agg_sample_info *info);
 
 size_t aggregator_sample_count(const struct aggregator *a); /* distinct sample records */
-int64_t aggregator_total_count(const struct aggregator *a); /* sum of counts */
+/* Sum of the counts (cpu-samples + alloc-samples + inuse-objects). */
+int64_t aggregator_total_count(const struct aggregator *a);
 size_t aggregator_frame_count(const struct aggregator *a);
 
 struct aggregate_build_opts {
 	bool timeline;		       /* end_timestamp_ns labels */
 	struct symbolizer *symbolizer; /* may be NULL: frames named binary+0xoffset */
+	unsigned values;	       /* AGG_* the builder declared, in that order; 0 = AGG_CPU */
 };
 
 /* Adds every sample (with functions, locations, mappings, labels) to b, which has its sample
- * types (cpu-samples, cpu-time) declared already. 0 or a negative errno. */
+ * types declared already (opts->values: cpu-samples, cpu-time, alloc-samples, alloc-space,
+ * inuse-objects, inuse-space, only the selected pairs). Samples whose selected values are
+ * all zero are left out. 0 or a negative errno. */
 int aggregator_build(struct aggregator *a, const struct aggregate_build_opts *opts,
 		     struct pprof_builder *b);
 

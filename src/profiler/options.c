@@ -36,6 +36,8 @@ void options_defaults(struct run_options *o)
 	snprintf(o->cpu.name, sizeof(o->cpu.name), "sCPU");
 	o->cpu.use_freq = true;
 	o->cpu.value = DEFAULT_FREQ;
+	o->cpu_enabled = true;
+	o->alloc_ring_fd = -1;
 }
 
 int options_parse_bool(const char *s, bool *out)
@@ -93,7 +95,7 @@ struct event_type {
 	enum event_kind kind;
 };
 
-/* ddprof's built-in names (include/perf_watcher.hpp); only sCPU is implemented in kiln. */
+/* ddprof's built-in names (include/perf_watcher.hpp); sCPU and sALLOC are implemented. */
 static const struct event_type event_types[] = {
     {"sCPU", EVENT_CPU},     {"sALLOC", EVENT_ALLOC},  {"hCPU", EVENT_OTHER},
     {"hREF", EVENT_OTHER},   {"hINST", EVENT_OTHER},   {"hCREF", EVENT_OTHER},
@@ -121,6 +123,43 @@ static const struct event_key_alias event_keys[] = {
     {"label", KEY_LABEL},   {"s", KEY_IGNORED},
     {"scale", KEY_IGNORED}, {"value_scale", KEY_IGNORED},
 };
+
+/* sALLOC mode: letters s (sum), l (live), a or * (all), or ddprof's number (bit 0 sum, bit 1
+ * live). */
+static int parse_mode(const char *val, unsigned *out)
+{
+	unsigned m = 0;
+	if (val[0] >= '0' && val[0] <= '9') {
+		uint64_t v;
+		if (parse_u64(val, &v) || v == 0 || v > 3)
+			return -EINVAL;
+		*out = (unsigned)v;
+		return 0;
+	}
+	for (const char *c = val; *c; c++) {
+		switch (*c) {
+		case 's':
+		case 'S':
+			m |= ALLOC_MODE_SUM;
+			break;
+		case 'l':
+		case 'L':
+			m |= ALLOC_MODE_LIVE;
+			break;
+		case 'a':
+		case 'A':
+		case '*':
+			m |= ALLOC_MODE_SUM | ALLOC_MODE_LIVE;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (!m)
+		return -EINVAL;
+	*out = m;
+	return 0;
+}
 
 static int parse_one_event(struct run_options *o, char *text, struct buf *err)
 {
@@ -170,8 +209,10 @@ static int parse_one_event(struct run_options *o, char *text, struct buf *err)
 		switch (k->key) {
 		case KEY_PERIOD:
 		case KEY_FREQ:
-			if (ev.kind != EVENT_CPU && k->key == KEY_PERIOD && val[0] == '-')
+			if (ev.kind != EVENT_CPU && k->key == KEY_PERIOD && val[0] == '-') {
 				val++; /* sALLOC: a negative period means deterministic sampling */
+				ev.negative = true;
+			}
 			if (parse_u64(val, &v) || v == 0) {
 				buf_printf(err,
 					   "event '%s': %s must be a positive integer, got '%s'",
@@ -192,6 +233,15 @@ static int parse_one_event(struct run_options *o, char *text, struct buf *err)
 			ev.stack_size = (uint32_t)v;
 			break;
 		case KEY_MODE:
+			if (ev.kind == EVENT_ALLOC && parse_mode(val, &ev.mode)) {
+				buf_printf(
+				    err,
+				    "event '%s': mode must be s (allocations), l (live heap), "
+				    "sl or a (both), got '%s'",
+				    ev.name, val);
+				return -EINVAL;
+			}
+			break;
 		case KEY_LABEL:
 		case KEY_IGNORED:
 			break; /* meaningful for sALLOC/custom events only */
@@ -227,40 +277,80 @@ static const char events_help[] =
     "  <type> [key=value ...]      options separated by spaces or commas, events by ';'\n"
     "\n"
     "Types:\n"
-    "  sCPU     CPU time (task clock), 99 Hz per thread by default   [implemented]\n"
-    "  sALLOC   allocations (needs the preload library)              [not yet in kiln]\n"
+    "  sCPU     CPU time (task clock), 99 Hz per thread by default\n"
+    "  sALLOC   allocations sampled by the preloaded hook (libkiln_preload.so), one sample\n"
+    "           per 524288 bytes on average by default; wrapper mode or --alloc-ring\n"
     "  hCPU hREF hINST hCREF hCMISS hBRANCH hBMISS hBUS hBSTF hBSTB (hardware)\n"
     "  sPF sCS sMig sPFMAJ sPFMIN sALGN sEMU sDUM (software), group:event (tracepoints)\n"
     "                                                                [not yet in kiln]\n"
     "Keys:\n"
-    "  p, period, per                sampling period (ns of CPU time for sCPU)\n"
+    "  p, period, per                sampling period (ns of CPU time for sCPU; mean bytes\n"
+    "                                between samples for sALLOC, negative: deterministic)\n"
     "  f, freq, frequency            sampling frequency in Hz per thread\n"
     "  st, stack_sample_size, stcksz user stack bytes copied per sample (multiple of 8)\n"
-    "  m, mode / l, label / s, scale accepted for ddprof compatibility (sALLOC, custom)\n"
+    "  m, mode                       sALLOC: s (allocations, default), l (live heap),\n"
+    "                                sl or a (both)\n"
+    "  l, label / s, scale           accepted for ddprof compatibility (custom events)\n"
     "\n"
-    "Examples: -e sCPU   -e \"sCPU freq=999\"   -e sCPU,period=1000000\n";
+    "Examples: -e sCPU   -e \"sCPU freq=999\"   -e sCPU,period=1000000\n"
+    "          -e \"sALLOC period=1048576\"   -e \"sALLOC mode=sl\"   -e \"sCPU;sALLOC mode=l\"\n";
 
 /* ---- presets ----------------------------------------------------------------------------- */
 
-static int apply_preset(struct run_options *o, const char *preset, struct buf *warn,
-			struct buf *err)
+/* ddprof's presets (src/presets.cc). */
+struct preset {
+	const char *name;
+	const char *events;
+};
+
+static const struct preset presets[] = {
+    {"default", "sCPU;sALLOC"},
+    {"default-pid", "sCPU"},
+    {"cpu_only", "sCPU"},
+    {"alloc_only", "sALLOC"},
+    {"alloc_live_heap", "sALLOC mode=sl"},
+    {"cpu_live_heap", "sCPU;sALLOC mode=sl"},
+};
+
+static bool has_event(const struct run_options *o, size_t n, enum event_kind kind)
 {
-	if (!strcmp(preset, "default") || !strcmp(preset, "default-pid") ||
-	    !strcmp(preset, "cpu_only"))
-		return 0;
-	if (!strcmp(preset, "alloc_only") || !strcmp(preset, "alloc_live_heap") ||
-	    !strcmp(preset, "cpu_live_heap")) {
-		buf_printf(warn,
-			   "preset '%s': allocation profiling (sALLOC) is not implemented in kiln "
-			   "yet; profiling CPU time (sCPU) only\n",
-			   preset);
-		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (o->events[i].kind == kind)
+			return true;
+	return false;
+}
+
+/* Adds the preset's events that are not there already (-e events win, as in ddprof). */
+static int apply_preset(struct run_options *o, const char *preset, struct buf *err)
+{
+	const struct preset *p = NULL;
+	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+		if (!strcmp(preset, presets[i].name))
+			p = &presets[i];
+	if (!p) {
+		buf_printf(
+		    err,
+		    "unknown preset '%s' (known: default, default-pid, cpu_only, alloc_only, "
+		    "alloc_live_heap, cpu_live_heap)",
+		    preset);
+		return -EINVAL;
 	}
-	buf_printf(err,
-		   "unknown preset '%s' (known: default, default-pid, cpu_only, alloc_only, "
-		   "alloc_live_heap, cpu_live_heap)",
-		   preset);
-	return -EINVAL;
+	struct run_options tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	int ret = options_parse_events(&tmp, p->events, err);
+	if (ret)
+		return ret;
+	size_t given = o->nevents;
+	for (size_t i = 0; i < tmp.nevents; i++) {
+		if (has_event(o, given, tmp.events[i].kind))
+			continue;
+		if (o->nevents >= OPTIONS_MAX_EVENTS) {
+			buf_printf(err, "too many events (at most %d)", OPTIONS_MAX_EVENTS);
+			return -EINVAL;
+		}
+		o->events[o->nevents++] = tmp.events[i];
+	}
+	return 0;
 }
 
 /* ---- command line ------------------------------------------------------------------------ */
@@ -282,6 +372,7 @@ enum {
 	OPT_PID,
 	OPT_GLOBAL,
 	OPT_MAX_PIDS,
+	OPT_ALLOC_RING,
 };
 
 static const struct option long_opts[] = {
@@ -323,6 +414,8 @@ static const struct option long_opts[] = {
     {"global", no_argument, NULL, 'g'},
     {"maximum-pids", required_argument, NULL, OPT_MAX_PIDS},
     {"maximum_pids", required_argument, NULL, OPT_MAX_PIDS},
+    {"alloc-ring", required_argument, NULL, OPT_ALLOC_RING},
+    {"alloc_ring", required_argument, NULL, OPT_ALLOC_RING},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -552,6 +645,16 @@ int options_parse(struct run_options *o, int argc, char **argv, struct buf *out,
 			}
 			o->max_pids = (uint32_t)v;
 			break;
+		case OPT_ALLOC_RING:
+			if (parse_u64(optarg, &v) || v < 3 || v > INT32_MAX) {
+				buf_printf(err,
+					   "--alloc-ring: expected an inherited descriptor number "
+					   "(>= 3), got '%s'",
+					   optarg);
+				return -EINVAL;
+			}
+			o->alloc_ring_fd = (int)v;
+			break;
 		case 'h':
 			buf_puts(out, options_help());
 			return 1;
@@ -568,29 +671,74 @@ int options_parse(struct run_options *o, int argc, char **argv, struct buf *out,
 		}
 	}
 
-	if (preset && (ret = apply_preset(o, preset, warn, err)))
+	bool running = o->pid || o->global;
+	if (o->alloc_ring_fd >= 0 && !o->pid) {
+		buf_puts(err, "--alloc-ring needs --pid (it is how libkiln hands its ring over)");
+		return -EINVAL;
+	}
+	/* No preset and no event: ddprof's default (default-pid for running processes). */
+	const char *eff = preset;
+	if (!eff && !o->nevents)
+		eff = running ? "default-pid" : "default";
+	if (eff && !strcmp(eff, "default") && running)
+		eff = "default-pid";
+	if (eff && (ret = apply_preset(o, eff, err)))
 		return ret;
 	o->preset = preset ? preset : "default";
+	/* --alloc-ring: the ring's own configuration decides the sampling; drain it. */
+	if (o->alloc_ring_fd >= 0 && !has_event(o, o->nevents, EVENT_ALLOC) &&
+	    (ret = options_parse_events(o, "sALLOC", err)))
+		return ret;
 
-	/* The effective CPU event: the last sCPU given, else the default. */
+	/* The effective events: the last sCPU and the last sALLOC given. */
+	bool cpu = false;
+	const struct event_spec *alloc = NULL;
 	for (size_t i = 0; i < o->nevents; i++) {
 		const struct event_spec *e = &o->events[i];
-		if (e->kind == EVENT_CPU)
+		if (e->kind == EVENT_CPU) {
 			o->cpu = *e;
-		else if (e->kind == EVENT_ALLOC)
-			buf_printf(
-			    warn,
-			    "event '%s': allocation profiling is not implemented in kiln yet; "
-			    "ignored (CPU profiling goes on)\n",
-			    e->name);
-		else
+			cpu = true;
+		} else if (e->kind == EVENT_ALLOC) {
+			alloc = e;
+		} else {
 			buf_printf(warn,
-				   "event '%s': only sCPU is implemented in kiln yet; ignored (CPU "
-				   "profiling goes on)\n",
+				   "event '%s': only sCPU and sALLOC are implemented in kiln; "
+				   "ignored\n",
 				   e->name);
+		}
 	}
 	if (o->cpu.stack_size)
 		o->stack_sample_size = o->cpu.stack_size;
+	memset(&o->alloc, 0, sizeof(o->alloc));
+	if (alloc && o->global) {
+		buf_printf(warn,
+			   "event '%s': allocation profiling needs the program to be started "
+			   "by kiln run (or libkiln); not available with --global\n",
+			   alloc->name);
+		alloc = NULL;
+	} else if (alloc && o->pid && o->alloc_ring_fd < 0) {
+		buf_printf(warn,
+			   "event '%s': allocation profiling of a running process needs the "
+			   "ring of libkiln (--alloc-ring); profiling CPU only\n",
+			   alloc->name);
+		alloc = NULL;
+	}
+	if (alloc) {
+		struct alloc_options *a = &o->alloc;
+		a->enabled = true;
+		a->explicit_request = !(preset == NULL && eff && !strcmp(eff, "default")) &&
+				      !(preset && !strcmp(preset, "default"));
+		unsigned mode = alloc->mode ? alloc->mode : ALLOC_MODE_SUM;
+		a->mode_given = alloc->mode != 0;
+		a->sum = mode & ALLOC_MODE_SUM;
+		a->live = mode & ALLOC_MODE_LIVE;
+		a->period = alloc->value ? (int64_t)alloc->value : 524288;
+		if (alloc->negative)
+			a->period = -a->period;
+		a->stack_size = alloc->stack_size ? alloc->stack_size : o->stack_sample_size;
+	}
+	/* Nothing implemented asked for (e.g. -e hCPU alone): CPU, as before. */
+	o->cpu_enabled = cpu || !alloc;
 
 	if (o->pid && o->global) {
 		buf_puts(err, "--pid and --global exclude each other");
@@ -644,24 +792,36 @@ void options_describe(const struct run_options *o, struct buf *out)
 	if (upload)
 		options_agent_url(o, &url);
 #define S(x) ((x) ? (x) : "(unset)")
-	buf_printf(
-	    out,
-	    "kiln run configuration:\n"
-	    "  service: %s\n  environment: %s\n  service_version: %s\n  tags: %s\n"
-	    "  upload: %s\n  output-dir: %s\n  upload_period: %.3f s\n"
-	    "  event: %s %s=%" PRIu64 "\n  preset: %s\n  stack_sample_size: %u\n"
-	    "  max-frames: %u\n  include-kernel: %s\n  timeline: %s\n"
-	    "  inlined_functions: %s\n  enable: %s\n  fail-on-error: %s\n"
-	    "  log_level: %s\n  log_mode: %s\n",
-	    S(o->service), S(o->environment), S(o->service_version), S(o->tags),
-	    upload ? url.data : "(off)", S(o->output_dir), (double)o->upload_period_ms / 1000,
-	    o->cpu.name, o->cpu.use_freq ? "freq" : "period", o->cpu.value, o->preset,
-	    o->stack_sample_size, o->max_frames,
-	    o->include_kernel == TRI_AUTO ? "auto"
-	    : o->include_kernel		  ? "yes"
-					  : "no",
-	    o->timeline ? "yes" : "no", o->inlined_functions ? "yes" : "no",
-	    o->enable ? "yes" : "no", o->fail_on_error ? "yes" : "no", o->log_level, o->log_mode);
+	buf_printf(out,
+		   "kiln run configuration:\n"
+		   "  service: %s\n  environment: %s\n  service_version: %s\n  tags: %s\n"
+		   "  upload: %s\n  output-dir: %s\n  upload_period: %.3f s\n"
+		   "  event: %s %s=%" PRIu64 "\n  preset: %s\n  stack_sample_size: %u\n"
+		   "  max-frames: %u\n  include-kernel: %s\n  timeline: %s\n"
+		   "  inlined_functions: %s\n  enable: %s\n  fail-on-error: %s\n"
+		   "  log_level: %s\n  log_mode: %s\n"
+		   "  cpu: %s\n  alloc: %s",
+		   S(o->service), S(o->environment), S(o->service_version), S(o->tags),
+		   upload ? url.data : "(off)", S(o->output_dir),
+		   (double)o->upload_period_ms / 1000, o->cpu.name,
+		   o->cpu.use_freq ? "freq" : "period", o->cpu.value, o->preset,
+		   o->stack_sample_size, o->max_frames,
+		   o->include_kernel == TRI_AUTO ? "auto"
+		   : o->include_kernel		 ? "yes"
+						 : "no",
+		   o->timeline ? "yes" : "no", o->inlined_functions ? "yes" : "no",
+		   o->enable ? "yes" : "no", o->fail_on_error ? "yes" : "no", o->log_level,
+		   o->log_mode, o->cpu_enabled ? "on" : "off", o->alloc.enabled ? "on" : "off");
+	if (o->alloc.enabled)
+		buf_printf(out, " (period %" PRId64 " bytes%s, stack %u, %s%s%s)",
+			   o->alloc.period < 0 ? -o->alloc.period : o->alloc.period,
+			   o->alloc.period < 0 ? " deterministic" : " mean", o->alloc.stack_size,
+			   o->alloc.sum ? "alloc-space" : "",
+			   o->alloc.sum && o->alloc.live ? "+" : "",
+			   o->alloc.live ? "inuse-space" : "");
+	if (o->alloc_ring_fd >= 0)
+		buf_printf(out, "\n  alloc-ring: fd %d", o->alloc_ring_fd);
+	buf_putc(out, '\n');
 #undef S
 	buf_release(&url);
 }
@@ -669,7 +829,8 @@ void options_describe(const struct run_options *o, struct buf *out)
 static const char help_text[] =
     "usage: kiln run [options] [--] command [args...]\n"
     "\n"
-    "Runs command under kiln's CPU profiler. The command keeps kiln's PID (kiln execs it),\n"
+    "Runs command under kiln's CPU and allocation profiler. The command keeps kiln's PID (kiln\n"
+    "execs it),"
     "so its exit status and signals reach the caller unchanged, and `exec kiln run app`\n"
     "works for PID 1 in a container. Threads, forked children and exec'd programs are\n"
     "followed. One profile is produced per upload period and uploaded to a Datadog agent\n"
@@ -694,13 +855,15 @@ static const char help_text[] =
     "      --api_key KEY              sent as DD-API-KEY                    [DD_API_KEY]\n"
     "\n"
     "Sampling:\n"
-    "  -e, --event SPEC               event, e.g. \"sCPU freq=99\" or \"sCPU period=10000000\";\n"
-    "                                 repeatable; -e help shows the grammar. Only sCPU is\n"
-    "                                 implemented yet                [DD_PROFILING_NATIVE_EVENTS]\n"
-    "      --preset NAME              default, default-pid, cpu_only (all: CPU); alloc_only,\n"
-    "                                 alloc_live_heap, cpu_live_heap are accepted but\n"
-    "                                 allocation profiling is not implemented yet (warns)\n"
-    "                                                              [DD_PROFILING_NATIVE_PRESET]\n"
+    "  -e, --event SPEC               event, e.g. \"sCPU freq=99\", \"sALLOC period=1048576\",\n"
+    "                                 \"sALLOC mode=sl\" (allocations + live heap); repeatable;\n"
+    "                                 -e help shows the grammar   [DD_PROFILING_NATIVE_EVENTS]\n"
+    "      --preset NAME              default (CPU + allocations; CPU only with --pid),\n"
+    "                                 cpu_only, alloc_only, alloc_live_heap (allocations +\n"
+    "                                 live heap), cpu_live_heap (CPU + allocations + live\n"
+    "                                 heap), default-pid (CPU)  [DD_PROFILING_NATIVE_PRESET]\n"
+    "                                 Allocations need libkiln_preload.so (next to kiln, or\n"
+    "                                 KILN_PRELOAD_LIB) and a dynamically linked command\n"
     "      --stack_sample_size BYTES  user stack copied per sample, multiple of 8\n"
     "                                 (default 32768)         [DD_PROFILING_SAMPLE_STACK_USER]\n"
     "      --max-frames N             frames kept per stack, leaf side (default 512); the\n"
@@ -727,6 +890,8 @@ static const char help_text[] =
     "  -p, --pid PID                  profile a running process (its threads, new ones too)\n"
     "  -g, --global                   profile every process (root or CAP_PERFMON)\n"
     "      --maximum-pids N           global mode: processes with their own profile (100)\n"
+    "      --alloc-ring FD            with --pid: drain the allocation ring inherited as FD\n"
+    "                                 (used by libkiln)\n"
     "  -h, --help                     this text\n"
     "  -v, --version                  kiln's version\n"
     "\n"
@@ -735,6 +900,7 @@ static const char help_text[] =
     "  DD_SERVICE=my-svc DD_ENV=prod kiln run ./myapp --arg1\n"
     "  exec kiln run ./myapp                      # PID 1 in a container\n"
     "  kiln run --output-dir ./profiles -u 10 -- ./myapp\n"
+    "  kiln run --preset cpu_live_heap -u 10 -- ./myapp  # CPU, allocations, live heap\n"
     "\n"
     "Full reference: docs/run.md; problems: docs/troubleshooting.md.\n";
 

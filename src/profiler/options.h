@@ -7,9 +7,14 @@
  * ddprof counterpart (--output-dir, --max-frames, --fail-on-error, --include-kernel).
  *
  * Events use ddprof's grammar: `<type> key=value …`, options separated by spaces or commas,
- * events by ';'. The parser is table-driven so new types (sALLOC, hardware, tracepoints)
- * plug in; today only sCPU is implemented, the others are recognised and refused with a
- * message saying so.
+ * events by ';'. The parser is table-driven so new types (hardware, tracepoints) plug in;
+ * sCPU (CPU time) and sALLOC (allocations through the preloaded hook) are implemented, the
+ * others are recognised and ignored with a message saying so.
+ *
+ * Presets are ddprof's: default (sCPU;sALLOC; sCPU only with --pid/--global, "default-pid"),
+ * cpu_only, alloc_only, alloc_live_heap (sALLOC mode=sl), cpu_live_heap (sCPU;sALLOC
+ * mode=sl). As in ddprof, -e events are merged with an explicit preset; with -e and no
+ * preset only the -e events run.
  */
 #ifndef KILN_PROFILER_OPTIONS_H
 #define KILN_PROFILER_OPTIONS_H
@@ -22,7 +27,7 @@
 
 enum event_kind {
 	EVENT_CPU = 0, /* sCPU: task clock */
-	EVENT_ALLOC,   /* sALLOC: not implemented yet */
+	EVENT_ALLOC,   /* sALLOC: allocations sampled by libkiln_preload.so */
 	EVENT_OTHER,   /* a known ddprof event kiln does not implement yet */
 };
 
@@ -32,6 +37,24 @@ struct event_spec {
 	bool use_freq;
 	uint64_t value;	     /* Hz when use_freq, else period (ns for sCPU) */
 	uint32_t stack_size; /* 0 = the global --stack_sample_size */
+	bool negative;	     /* sALLOC: the period was written negative (deterministic) */
+	unsigned mode;	     /* sALLOC: ALLOC_MODE_* bits (0 = not given: sum) */
+};
+
+/* sALLOC `mode=`: s (sum: alloc-samples/alloc-space), l (live: inuse-objects/inuse-space),
+ * sl or a/`*` (both), or ddprof's numeric form (bit 0 sum, bit 1 live). */
+enum { ALLOC_MODE_SUM = 1u << 0, ALLOC_MODE_LIVE = 1u << 1 };
+
+/* The effective allocation profiling settings (from sALLOC events and presets). */
+struct alloc_options {
+	bool enabled;
+	bool explicit_request; /* asked for by -e/a preset other than default: a missing hook
+				* library is an error, not a warning */
+	bool sum;	       /* alloc-samples, alloc-space */
+	bool live;	       /* inuse-objects, inuse-space */
+	bool mode_given;       /* mode= written (else --alloc-ring follows the ring's flags) */
+	int64_t period;	       /* bytes; negative: deterministic (passed to the hook) */
+	uint32_t stack_size;   /* stack bytes the hook copies per sample */
 };
 
 #define OPTIONS_MAX_EVENTS 16
@@ -68,6 +91,9 @@ struct run_options {
 	struct event_spec events[OPTIONS_MAX_EVENTS];
 	size_t nevents;
 	struct event_spec cpu; /* the effective sCPU event */
+	bool cpu_enabled;      /* false with alloc_only / alloc_live_heap / -e sALLOC alone */
+	struct alloc_options alloc;
+	int alloc_ring_fd; /* --alloc-ring FD with --pid (libkiln): an inherited ring; -1 none */
 
 	int pid;	   /* -p: attach to this running process (0: none) */
 	bool global;	   /* -g: every process the profiler can see */
@@ -84,8 +110,7 @@ void options_defaults(struct run_options *o);
  * Parses argv (argv[0] = "run") over the environment. Returns 0 when a command should be
  * run, 1 when the request was fully served (--help, -e help, --version: text appended to
  * out), or -EINVAL with a one-line reason in err (usage error: exit status 2). Warnings that
- * do not stop the run (an alloc preset, an unimplemented event) are appended to warn, one
- * per line.
+ * do not stop the run (an unimplemented event) are appended to warn, one per line.
  */
 int options_parse(struct run_options *o, int argc, char **argv, struct buf *out, struct buf *warn,
 		  struct buf *err);

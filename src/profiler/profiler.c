@@ -38,13 +38,22 @@
 #include "pprof/pprof.h"
 #include "proc/proc.h"
 #include "profiler/aggregate.h"
+#include "profiler/alloc.h"
 #include "profiler/container.h"
 #include "profiler/diag.h"
+#include "profiler/live.h"
 #include "symbolize/symbolize.h"
 #include "unwind/unwind.h"
 
 #define WATERMARK_NS 2000000ULL
 #define POLL_MS 100
+#define ALLOC_POLL_MS 10	 /* the allocation ring has no wake-up: poll it this often */
+#define ALLOC_PENDING UINT32_MAX /* struct pending.ring of an allocation record */
+#define LIVE_MAX_ENTRIES 65536	 /* as the hook's live set */
+#define LIVE_MAX_TOKENS (4u << 20)
+#define NO_CPU_PERIOD                                                                              \
+	(1ULL << 62) /* alloc only: a task clock that never fires, for the                         \
+		      * MMAP/COMM/FORK records */
 #define UNWIND_CAP 4096
 #define RESCAN_NS 1000000000ULL
 
@@ -53,7 +62,7 @@ struct pending {
 	const uint8_t *rec;
 	size_t len;
 	uint32_t ring;
-	uint64_t end; /* ring position after the record */
+	uint64_t end; /* ring position after the record; allocation records: held index */
 };
 
 /* Global mode: one aggregator (one profile per period) per sampled process. */
@@ -109,6 +118,16 @@ struct profiler {
 	VEC(struct proc_slot) slots;
 	struct hmap slot_of;
 	struct aggregator *main_agg; /* owned: wrapper/attach modes, and global overflow */
+
+	/* Allocation profiling (wrapper mode, or --alloc-ring): NULL when off. */
+	bool cpu_on;
+	unsigned values;	    /* AGG_* in the profile */
+	struct alloc_source *alloc; /* owned */
+	struct live_heap *live;	    /* owned; NULL without mode=l */
+	uint64_t *tokens;	    /* UNWIND_CAP frame tokens for the live heap */
+	uint64_t alloc_lost_seen;   /* the ring's lost counter already turned into [lost] */
+	uint64_t alloc_samples, alloc_frees, alloc_starts, alloc_bad;
+	uint64_t alloc_hist[1025]; /* per-record processing time, 100 ns buckets */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -236,8 +255,8 @@ static struct perf_events *open_events(struct profiler *p, struct buf *why)
 	    .tids = tids,
 	    .ntids = ntids,
 	    .start_enabled = p->attach || p->global,
-	    .use_freq = o->cpu.use_freq,
-	    .freq_or_period = o->cpu.value,
+	    .use_freq = o->cpu_enabled && o->cpu.use_freq,
+	    .freq_or_period = o->cpu_enabled ? o->cpu.value : NO_CPU_PERIOD,
 	    .stack_size = o->stack_sample_size,
 	    .regs_mask = UNWIND_PERF_REGS_MASK,
 	    .include_kernel = o->include_kernel != TRI_OFF,
@@ -284,6 +303,59 @@ static struct perf_events *open_events(struct profiler *p, struct buf *why)
 	return ev;
 }
 
+/* The sample types of the profile, as ddprof names them, in AGG_* order. */
+static int declare_types(struct profiler *p)
+{
+	struct pprof_builder *b = p->builder;
+	int64_t alloc_period =
+	    p->opts->alloc.period < 0 ? -p->opts->alloc.period : p->opts->alloc.period;
+	int err = 0;
+	if (p->values & AGG_CPU)
+		err |= pprof_builder_sample_type(b, "cpu-samples", "count") |
+		       pprof_builder_sample_type(b, "cpu-time", "nanoseconds");
+	if (p->values & AGG_ALLOC)
+		err |= pprof_builder_sample_type(b, "alloc-samples", "count") |
+		       pprof_builder_sample_type(b, "alloc-space", "bytes");
+	if (p->values & AGG_INUSE)
+		err |= pprof_builder_sample_type(b, "inuse-objects", "count") |
+		       pprof_builder_sample_type(b, "inuse-space", "bytes");
+	if (p->values & AGG_CPU) {
+		err |= pprof_builder_period(b, "cpu-time", "nanoseconds",
+					    (int64_t)p->nominal_period_ns);
+		err |= pprof_builder_default_sample_type(b, "cpu-time");
+	} else if (p->values & AGG_ALLOC) {
+		err |= pprof_builder_period(b, "alloc-space", "bytes", alloc_period);
+		err |= pprof_builder_default_sample_type(b, "alloc-space");
+	} else {
+		err |= pprof_builder_period(b, "inuse-space", "bytes", alloc_period);
+		err |= pprof_builder_default_sample_type(b, "inuse-space");
+	}
+	return err < 0 ? -EINVAL : 0;
+}
+
+int profiler_set_alloc_ring(struct profiler *p, struct alloc_ring *ring)
+{
+	if (!ring)
+		return -EINVAL;
+	if (!p->opts->alloc.enabled || p->alloc) {
+		alloc_ring_free(ring);
+		return -EINVAL;
+	}
+	p->alloc = alloc_source_new(ring);
+	if (!p->alloc) {
+		alloc_ring_free(ring);
+		return -ENOMEM;
+	}
+	if (p->opts->alloc.live) {
+		p->live = live_heap_new(LIVE_MAX_ENTRIES, LIVE_MAX_TOKENS);
+		p->tokens = calloc(UNWIND_CAP + 1, sizeof(*p->tokens));
+		if (!p->live || !p->tokens)
+			return -ENOMEM;
+	}
+	p->alloc_lost_seen = 0;
+	return 0;
+}
+
 struct profiler *profiler_new(const struct run_options *opts, int target, struct buf *why)
 {
 	int err = ENOMEM;
@@ -318,6 +390,10 @@ struct profiler *profiler_new(const struct run_options *opts, int target, struct
 		if (!p->target_name[0])
 			snprintf(p->target_name, sizeof(p->target_name), "pid-%d", target);
 	}
+	p->cpu_on = opts->cpu_enabled;
+	p->values = (p->cpu_on ? AGG_CPU : 0) |
+		    (opts->alloc.enabled && opts->alloc.sum ? AGG_ALLOC : 0) |
+		    (opts->alloc.enabled && opts->alloc.live ? AGG_INUSE : 0);
 	p->nominal_period_ns = opts->cpu.use_freq
 				   ? 1000000000ULL / (opts->cpu.value ? opts->cpu.value : 99)
 				   : opts->cpu.value;
@@ -363,14 +439,10 @@ struct profiler *profiler_new(const struct run_options *opts, int target, struct
 		buf_puts(why, "profiler: out of memory");
 		goto fail;
 	}
-	if (pprof_builder_sample_type(p->builder, "cpu-samples", "count") < 0 ||
-	    pprof_builder_sample_type(p->builder, "cpu-time", "nanoseconds") < 0 ||
-	    pprof_builder_period(p->builder, "cpu-time", "nanoseconds",
-				 (int64_t)p->nominal_period_ns) < 0) {
+	if (declare_types(p) < 0) {
 		buf_puts(why, "profiler: cannot set up the profile builder");
 		goto fail;
 	}
-	pprof_builder_default_sample_type(p->builder, "cpu-time");
 
 	build_tags(p);
 	struct buf url = BUF_INIT;
@@ -409,6 +481,9 @@ void profiler_free(struct profiler *p)
 	if (!p)
 		return;
 	exporter_free(p->exp, 5000); /* the program has exited: do not linger long */
+	alloc_source_free(p->alloc);
+	live_heap_free(p->live);
+	free(p->tokens);
 	pprof_builder_free(p->builder);
 	aggregator_free(p->main_agg);
 	for (size_t i = 0; i < p->slots.len; i++)
@@ -506,6 +581,8 @@ static void add_sample(struct profiler *p, const struct perf_record *r)
 	int pid = (int)r->id.pid, tid = (int)r->id.tid;
 	enum unwind_status status = UNWIND_OK;
 
+	if (!p->cpu_on)
+		return; /* alloc only: the task clock is there for the mapping records */
 	if (p->global) {
 		if (pid == p->self || pid <= 0)
 			return; /* kiln does not profile itself; pid 0 is the idle task */
@@ -585,6 +662,155 @@ static void add_lost(struct profiler *p, uint64_t lost, uint64_t time)
 	aggregator_add(p->agg, ids, 2, &info);
 }
 
+/* ---- allocation records ------------------------------------------------------------------ */
+
+static void emit_live(struct profiler *p, int only_pid);
+
+/* A frame of the hook itself (the leaf frames of every allocation sample). */
+static bool preload_frame(const struct unwind_frame *f)
+{
+	const char *path = f->elf ? proc_elf_path(f->elf) : f->map ? f->map->path : NULL;
+	if (!path)
+		return false;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libkiln_preload.so", 18);
+}
+
+/* Appends the marker frame for a walk that stopped early, or folds the root side into
+ * "[N frames omitted]" beyond --max-frames, as for CPU samples. */
+static size_t end_stack(struct profiler *p, size_t n, enum unwind_status status)
+{
+	size_t max = p->opts->max_frames;
+	if (n > max || status == UNWIND_MAX_FRAMES) {
+		char name[64];
+		size_t keep = n > max ? max - 1 : n;
+		snprintf(name, sizeof(name), "[%zu%s frames omitted]", n - keep,
+			 status == UNWIND_MAX_FRAMES ? "+" : "");
+		n = keep;
+		p->ids[n++] = aggregator_frame_synthetic(p->agg, name);
+	} else if (status_frame(status)) {
+		p->ids[n++] = aggregator_frame_synthetic(p->agg, status_frame(status));
+	}
+	return n;
+}
+
+static int64_t clamp_value(uint64_t v)
+{
+	return v > ((uint64_t)1 << 50) ? (int64_t)1 << 50 : (int64_t)v;
+}
+
+static void add_alloc(struct profiler *p, const struct alloc_record *rec)
+{
+	const struct alloc_ring_alloc *a = rec->alloc;
+	int pid = (int)rec->pid, tid = (int)rec->tid;
+	if (pid <= 0 || tid <= 0 || !a->count) {
+		p->alloc_bad++;
+		return;
+	}
+	struct unwind_regs regs;
+	for (int k = 0; k < UNWIND_NREGS; k++)
+		regs.r[k] = a->regs[k];
+	enum unwind_status status = UNWIND_TRUNCATED; /* no stack copied (alternate stack) */
+	size_t nu = 0;
+	if (a->stack_len)
+		nu = unwinder_unwind(p->unw, pid, &regs, rec->stack, a->stack_len, p->uframes,
+				     UNWIND_CAP - 1, &status);
+	if (status < 8)
+		p->stats.unwind_status[status]++;
+	size_t skip = 0;
+	while (skip < nu && preload_frame(&p->uframes[skip]))
+		skip++;
+	int64_t weight = clamp_value(a->weight), count = clamp_value(a->count);
+	p->alloc_samples++;
+	p->agg = p->main_agg;
+	if (p->values & AGG_ALLOC) {
+		size_t n = 0;
+		for (size_t i = skip; i < nu; i++) {
+			const struct unwind_frame *f = &p->uframes[i];
+			p->ids[n++] = f->elf ? aggregator_frame_elf(p->agg, f->elf, f->elf_addr,
+								    f->pc, f->map)
+					     : aggregator_frame_pc(p->agg, pid, f->pc, f->map);
+		}
+		n = end_stack(p, n, status);
+		struct agg_sample_info info = {
+		    .pid = pid,
+		    .tid = tid,
+		    .thread_name = proc_table_thread_name(p->pt, pid, tid),
+		    .timestamp_ns = p->opts->timeline ? (int64_t)rec->time + p->mono_to_real : 0,
+		    .alloc_count = count,
+		    .alloc_bytes = weight,
+		};
+		p->ids[n++] = root_frame(p, pid, &info.process_name);
+		if (aggregator_add(p->agg, p->ids, n, &info) < 0)
+			LOG_WARN("profiler: out of memory: allocation sample dropped");
+	}
+	if (p->live) {
+		size_t n = 0;
+		for (size_t i = skip; i < nu && n < p->opts->max_frames; i++)
+			p->tokens[n++] = p->uframes[i].pc;
+		if (status_frame(status))
+			p->tokens[n++] = LIVE_TOKEN_STATUS + (uint64_t)status;
+		live_heap_add(p->live, pid, a->addr, p->tokens, n, weight, count);
+	}
+}
+
+static void process_alloc(struct profiler *p, size_t index)
+{
+	struct alloc_record rec;
+	if (!alloc_source_get(p->alloc, index, &rec))
+		return;
+	switch (rec.type) {
+	case ALLOC_RING_ALLOC: {
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+		add_alloc(p, &rec);
+		uint64_t b = (now_ns(CLOCK_MONOTONIC) - t0) / 100;
+		p->alloc_hist[b < 1024 ? b : 1024]++;
+		break;
+	}
+	case ALLOC_RING_FREE:
+		p->alloc_frees++;
+		if (p->live)
+			live_heap_remove(p->live, (int)rec.pid, rec.addr);
+		break;
+	case ALLOC_RING_START:
+		/* A process attached (start, exec, fork child): its earlier entries are stale. */
+		p->alloc_starts++;
+		if (p->live)
+			live_heap_forget_pid(p->live, (int)rec.pid);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Allocation samples the hooks dropped (ring full): a [lost] frame weighted as ddprof does,
+ * lost samples x the mean period in bytes. */
+static void add_alloc_lost(struct profiler *p)
+{
+	struct alloc_source_counters c;
+	alloc_source_counters(p->alloc, &c);
+	if (c.lost <= p->alloc_lost_seen)
+		return;
+	uint64_t lost = c.lost - p->alloc_lost_seen;
+	p->alloc_lost_seen = c.lost;
+	if (!(p->values & AGG_ALLOC))
+		return;
+	p->agg = p->main_agg;
+	uint32_t ids[2];
+	const char *pname;
+	ids[0] = aggregator_frame_synthetic(p->agg, "[lost]");
+	ids[1] = root_frame(p, p->target, &pname);
+	struct agg_sample_info info = {
+	    .pid = p->target,
+	    .tid = p->target,
+	    .process_name = pname,
+	    .alloc_count = clamp_value(lost),
+	    .alloc_bytes = clamp_value(lost * (uint64_t)alloc_source_period(p->alloc)),
+	};
+	aggregator_add(p->agg, ids, 2, &info);
+}
+
 static void process_record(struct profiler *p, const uint8_t *data, size_t len)
 {
 	struct perf_record r;
@@ -622,6 +848,10 @@ static void process_record(struct profiler *p, const uint8_t *data, size_t len)
 	case PERF_REC_EXIT:
 		if (p->attach && (int)r.task.pid == p->target)
 			hmap_del(&p->covered, r.task.tid, NULL);
+		if (p->live && r.task.pid == r.task.tid && !p->global) {
+			emit_live(p, (int)r.task.pid);
+			live_heap_forget_pid(p->live, (int)r.task.pid);
+		}
 		proc_table_on_exit(p->pt, (int)r.task.pid, (int)r.task.tid);
 		break;
 	case PERF_REC_LOST:
@@ -678,18 +908,38 @@ static void drain(struct profiler *p, uint64_t watermark)
 			}
 		}
 	}
+	/* Allocation records (copied out of their ring) join the merge by time. */
+	if (p->alloc) {
+		alloc_source_fill(p->alloc, now_ns(CLOCK_MONOTONIC));
+		struct alloc_record ar;
+		for (size_t i = 0; alloc_source_get(p->alloc, i, &ar); i++) {
+			if (ar.time > watermark)
+				continue;
+			struct pending pe = {ar.time, NULL, 0, ALLOC_PENDING, i};
+			if (vec_push(&p->pending, pe) < 0)
+				break;
+		}
+	}
 	/* A record that wrapped lives in its ring's scratch buffer, which the next wrapping
 	 * record of the same ring would overwrite; one pass over a ring sees at most one. */
 	if (p->pending.len > 1)
 		qsort(p->pending.items, p->pending.len, sizeof(struct pending), cmp_pending);
 	for (size_t k = 0; k < p->pending.len; k++) {
 		const struct pending *pe = &p->pending.items[k];
+		if (pe->ring == ALLOC_PENDING) {
+			process_alloc(p, (size_t)pe->end);
+			continue;
+		}
 		process_record(p, pe->rec, pe->len);
 		if (pe->end > p->consume_to[pe->ring])
 			p->consume_to[pe->ring] = pe->end;
 	}
 	for (size_t i = 0; i < nrings; i++)
 		perf_ring_consume(perf_events_ring(p->ev, i), p->consume_to[i]);
+	if (p->alloc) {
+		alloc_source_consume(p->alloc, watermark);
+		add_alloc_lost(p);
+	}
 }
 
 /* ---- export ------------------------------------------------------------------------------ */
@@ -717,6 +967,80 @@ static void tag_value(const char *in, char *out, size_t outsz)
 			*c = '_';
 }
 
+/* The allocation ring's counters, as a comment of the profile (its diagnostics). */
+static void alloc_comment(struct profiler *p)
+{
+	struct alloc_source_counters c;
+	struct live_stats ls = {0};
+	char text[512];
+	alloc_source_counters(p->alloc, &c);
+	if (p->live)
+		live_heap_stats(p->live, &ls);
+	snprintf(text, sizeof(text),
+		 "kiln alloc: samples=%" PRIu64 " lost=%" PRIu64 " lost_frees=%" PRIu64
+		 " untracked=%" PRIu64 " period=%" PRId64 " read=%" PRIu64 " bad=%" PRIu64
+		 " skipped_bytes=%" PRIu64 "%s live_entries=%" PRIu64 " live_dropped=%" PRIu64
+		 " live_unknown_frees=%" PRIu64,
+		 c.samples, c.lost, c.lost_frees, c.untracked, alloc_source_period(p->alloc),
+		 c.read, c.bad + p->alloc_bad, c.skipped, c.broken ? " broken" : "", ls.entries,
+		 ls.dropped, ls.unknown_frees);
+	pprof_builder_comment(p->builder, text);
+}
+
+static bool pid_alive(int pid, void *ctx)
+{
+	(void)ctx;
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * The whole live heap, as inuse-objects/inuse-space samples of the current aggregator. Frames
+ * are resolved against the processes' mappings now (ELF objects do not outlive a period).
+ * only_pid: that process only (0: all). A process that exits is emitted at its EXIT record
+ * (while its mappings are still known) and forgotten: its last profile shows what it held
+ * when it ended.
+ */
+static void emit_live(struct profiler *p, int only_pid)
+{
+	int pid;
+	const uint64_t *tok;
+	size_t n;
+	int64_t bytes, count;
+	p->agg = p->main_agg;
+	for (size_t it = 0; live_heap_next(p->live, &it, &pid, &tok, &n, &bytes, &count);) {
+		if ((!bytes && !count) || (only_pid && pid != only_pid))
+			continue;
+		size_t k = 0;
+		for (size_t i = 0; i < n && k < UNWIND_CAP; i++) {
+			uint64_t t = tok[i];
+			if (t >= LIVE_TOKEN_STATUS) {
+				const char *name =
+				    status_frame((enum unwind_status)(t - LIVE_TOKEN_STATUS));
+				p->ids[k++] =
+				    aggregator_frame_synthetic(p->agg, name ? name : "[?]");
+				continue;
+			}
+			const struct proc_map *map = proc_table_find(p->pt, pid, t);
+			p->ids[k++] = map && map->elf ? aggregator_frame_elf(p->agg, map->elf,
+									     t - map->bias, t, map)
+						      : aggregator_frame_pc(p->agg, pid, t, map);
+		}
+		struct agg_sample_info info = {
+		    .pid = pid,
+		    .tid = pid,
+		    .inuse_count = count,
+		    .inuse_bytes = bytes,
+		};
+		p->ids[k++] = root_frame(p, pid, &info.process_name);
+		if (aggregator_add(p->agg, p->ids, k, &info) < 0) {
+			LOG_WARN("profiler: out of memory: live heap not reported this period");
+			break;
+		}
+	}
+}
+
 /* Builds, encodes and submits one profile of agg (pid: its process_id tag). */
 static void export_one(struct profiler *p, struct aggregator *agg, int pid, const char *name,
 		       const char *container, int64_t end_real)
@@ -727,7 +1051,10 @@ static void export_one(struct profiler *p, struct aggregator *agg, int pid, cons
 
 	p->agg = agg;
 	pprof_builder_time(p->builder, p->period_start_real, end_real - p->period_start_real);
-	struct aggregate_build_opts bo = {.timeline = p->opts->timeline, .symbolizer = p->sym};
+	if (p->alloc)
+		alloc_comment(p);
+	struct aggregate_build_opts bo = {
+	    .timeline = p->opts->timeline, .symbolizer = p->sym, .values = p->values};
 	err = aggregator_build(p->agg, &bo, p->builder);
 	if (err) {
 		LOG_ERROR("profiler: cannot build the profile: %s", strerror(-err));
@@ -818,10 +1145,16 @@ static void export_period(struct profiler *p)
 	uint64_t end_mono = now_ns(CLOCK_MONOTONIC);
 	int64_t end_real = (int64_t)end_mono + p->mono_to_real;
 
+	if (p->live)
+		emit_live(p, 0);
 	if (p->global)
 		export_global(p, end_real);
 	else if (aggregator_total_count(p->main_agg))
 		export_one(p, p->main_agg, p->target, p->target_name, NULL, end_real);
+	if (p->live) {
+		live_heap_prune(p->live, pid_alive, NULL);
+		live_heap_compact(p->live);
+	}
 	p->agg = p->main_agg;
 	aggregator_reset(p->main_agg);
 	proc_table_gc(p->pt);
@@ -929,7 +1262,7 @@ int profiler_run(struct profiler *p)
 	uint64_t period_ns = (uint64_t)p->opts->upload_period_ms * 1000000ULL;
 
 	for (;;) {
-		int n = poll(fds, nfds, POLL_MS);
+		int n = poll(fds, nfds, p->alloc ? ALLOC_POLL_MS : POLL_MS);
 		if (n < 0 && errno != EINTR) {
 			LOG_ERROR("profiler: poll failed: %s", strerror(errno));
 			break;
@@ -970,5 +1303,33 @@ int profiler_run(struct profiler *p)
 		 "us/sample), max rss %ld KiB",
 		 s->samples, complete, s->lost, s->profiles, median_us, cpu_us,
 		 s->samples ? cpu_us / (double)s->samples : 0.0, ru.ru_maxrss);
+	if (p->alloc) {
+		struct alloc_source_counters c;
+		struct live_stats ls = {0};
+		alloc_source_counters(p->alloc, &c);
+		if (p->live)
+			live_heap_stats(p->live, &ls);
+		double amed = 0;
+		for (uint64_t b = 0, seen = 0; b <= 1024; b++) {
+			seen += p->alloc_hist[b];
+			if (seen * 2 >= p->alloc_samples && p->alloc_samples) {
+				amed = (double)b / 10.0;
+				break;
+			}
+		}
+		LOG_INFO("profiler: allocations: %" PRIu64 " samples processed (ring: %" PRIu64
+			 " written, %" PRIu64 " lost, %" PRIu64 " frees lost, %" PRIu64
+			 " untracked), %" PRIu64 " frees, %" PRIu64
+			 " starts; per sample median %.1f us; live heap %" PRIu64
+			 " addresses, %" PRIu64 " dropped",
+			 p->alloc_samples, c.samples, c.lost, c.lost_frees, c.untracked,
+			 p->alloc_frees, p->alloc_starts, amed, ls.entries, ls.dropped);
+		if (c.lost)
+			LOG_WARN("alloc: %" PRIu64
+				 " allocation samples were lost because the ring was "
+				 "full (shown as [lost]); raise the sampling period (-e \"sALLOC "
+				 "period=...\") if this repeats",
+				 c.lost);
+	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "preload/ring.h"
 #include "profiler/options.h"
 
 struct profiler;
@@ -34,6 +35,11 @@ struct profiler_stats {
  * failure, with the explanation for the user appended to why (errno set).
  */
 struct profiler *profiler_new(const struct run_options *opts, int target, struct buf *why);
+/*
+ * Allocation profiling (opts->alloc.enabled): hands the profiler the ring the target's hooks
+ * write to (owned from now on, also on failure). Call before profiler_run. 0 or -errno.
+ */
+int profiler_set_alloc_ring(struct profiler *p, struct alloc_ring *ring);
 /* Runs until the target exits (or a termination signal); 0 or a negative errno. */
 int profiler_run(struct profiler *p);
 void profiler_free(struct profiler *p);

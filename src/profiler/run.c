@@ -9,6 +9,11 @@
  * The profiler opens perf events on the original PID with enable_on_exec, reports "ready" (or
  * "failed") through a pipe, and the original process execs: sampling starts exactly at exec.
  * When the command's process exits (pidfd), the profiler flushes the last period and exits.
+ *
+ * Allocation profiling: before forking, the allocation ring (a memfd, not close-on-exec) is
+ * created; the profiler inherits its mapping, and only once the profiler is ready does the
+ * process put KILN_ALLOC_RING=fd:N and LD_PRELOAD=libkiln_preload.so in the command's
+ * environment, so nothing of the hook reaches a command that is not profiled.
  */
 #include "profiler/run.h"
 
@@ -22,6 +27,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "profiler/alloc.h"
 #include "profiler/options.h"
 #include "profiler/profiler.h"
 
@@ -46,8 +52,26 @@ static void write_status(int fd, char status)
 	while (w < 0 && errno == EINTR);
 }
 
-/* The profiler process: never returns. */
-static void profiler_process(const struct run_options *o, int target, int status_fd)
+/* Closes every descriptor >= 3 except keep_a and keep_b (-1: none). */
+static void close_all_but(int keep_a, int keep_b)
+{
+	int lo = keep_a < keep_b ? keep_a : keep_b, hi = keep_a < keep_b ? keep_b : keep_a;
+	unsigned from = 3;
+	int keep[2] = {lo, hi};
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned)keep[i] > from)
+			close_range(from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+/* The profiler process: never returns. ring (may be NULL) is the allocation ring, whose
+ * descriptor ring_fd is kept open. */
+static void profiler_process(const struct run_options *o, int target, int status_fd,
+			     struct alloc_ring *ring, int ring_fd)
 {
 	/* Hold none of the caller's descriptors (pipes a caller waits on to close), except
 	 * stderr for messages and the status pipe; and survive a closed stderr pipe. The log
@@ -60,9 +84,7 @@ static void profiler_process(const struct run_options *o, int target, int status
 		if (fd >= 0)
 			status_fd = fd;
 	}
-	if (status_fd > 3)
-		close_range(3, (unsigned)status_fd - 1, 0);
-	close_range((unsigned)status_fd + 1, ~0U, 0);
+	close_all_but(status_fd, ring ? ring_fd : -1);
 	signal(SIGPIPE, SIG_IGN);
 	if (log_set_mode(o->log_mode) < 0)
 		log_set_mode("stderr");
@@ -87,6 +109,8 @@ static void profiler_process(const struct run_options *o, int target, int status
 		exit(1);
 	}
 	buf_release(&why);
+	if (ring && profiler_set_alloc_ring(p, ring) < 0)
+		LOG_ERROR("profiler: cannot read the allocation ring: out of memory");
 	write_status(status_fd, STATUS_READY);
 	close(status_fd);
 	profiler_run(p);
@@ -100,7 +124,7 @@ static void profiler_process(const struct run_options *o, int target, int status
  * SIGINT/SIGTERM; the last period is flushed either way. Nothing is done to the targets but
  * opening perf events on them.
  */
-static int attach_main(const struct run_options *o)
+static int attach_main(struct run_options *o)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d", o->pid);
@@ -111,13 +135,31 @@ static int attach_main(const struct run_options *o)
 	if (!o->enable)
 		return 0;
 	struct buf why = BUF_INIT;
+	struct alloc_ring *ring = NULL;
+	if (o->alloc_ring_fd >= 0) {
+		ring = alloc_source_open_fd(o->alloc_ring_fd, &why);
+		if (!ring) {
+			fprintf(stderr, "kiln run: %s\n", why.data ? why.data : "bad --alloc-ring");
+			buf_release(&why);
+			return 1;
+		}
+		/* No mode= given: live heap as the ring's creator configured the hooks. */
+		if (!o->alloc.mode_given)
+			o->alloc.live = !(alloc_ring_header(ring)->flags & ALLOC_RING_F_NO_LIVE);
+	}
 	struct profiler *p = profiler_new(o, o->global ? -1 : o->pid, &why);
 	if (!p) {
 		LOG_ERROR("%s", why.data ? why.data : "profiler: cannot start");
 		buf_release(&why);
+		alloc_ring_free(ring);
 		return 1;
 	}
 	buf_release(&why);
+	if (ring && profiler_set_alloc_ring(p, ring) < 0) {
+		LOG_ERROR("profiler: cannot read the allocation ring: out of memory");
+		profiler_free(p);
+		return 1;
+	}
 	if (o->global)
 		LOG_INFO("profiler: profiling every process (up to %u profiles per period)",
 			 o->max_pids);
@@ -134,6 +176,72 @@ static int attach_main(const struct run_options *o)
 	int ret = profiler_run(p);
 	profiler_free(p);
 	return ret < 0 ? 1 : 0;
+}
+
+/*
+ * Allocation profiling in wrapper mode: finds the hook library and creates the ring. On
+ * failure allocation profiling is switched off in o: a warning with the default preset (CPU
+ * profiling goes on), an error when allocations were asked for explicitly. Returns the ring
+ * or NULL; -1 in *fatal when the run must stop (--fail-on-error).
+ */
+static struct alloc_ring *setup_alloc(struct run_options *o, struct buf *lib, int *ring_fd,
+				      int *fatal)
+{
+	struct buf why = BUF_INIT;
+	struct alloc_ring *ring = NULL;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (alloc_source_is_static(o->command[0])) {
+		buf_printf(&why,
+			   "alloc: '%s' is statically linked: the allocation hook "
+			   "(libkiln_preload.so) can only be preloaded into dynamically linked "
+			   "programs",
+			   o->command[0]);
+	} else if (alloc_source_find_preload_lib(exe, lib, &why) == 0) {
+		ring = alloc_ring_create(ALLOC_SOURCE_RING_SIZE, ring_fd);
+		if (!ring)
+			buf_printf(&why, "alloc: cannot create the allocation ring (memfd): %s",
+				   strerror(errno));
+	}
+	if (ring) {
+		struct alloc_ring_header *h = alloc_ring_header(ring);
+		h->period = o->alloc.period;
+		h->stack_size = o->alloc.stack_size < ALLOC_RING_MAX_STACK ? o->alloc.stack_size
+									   : ALLOC_RING_MAX_STACK;
+		h->flags = o->alloc.live ? 0 : ALLOC_RING_F_NO_LIVE;
+		buf_release(&why);
+		return ring;
+	}
+	o->alloc.enabled = false;
+	if (o->alloc.explicit_request) {
+		LOG_ERROR("%s; %s", why.data,
+			  o->cpu_enabled ? "profiling CPU time only" : "nothing to profile");
+		if (o->fail_on_error)
+			*fatal = -1;
+	} else {
+		LOG_WARN("%s; profiling CPU time only", why.data);
+	}
+	buf_release(&why);
+	return NULL;
+}
+
+/* The command's environment for the hook: KILN_ALLOC_RING and LD_PRELOAD (the hook first, so
+ * that it sees the calls before any other preloaded allocator, which it then calls). */
+static void set_alloc_env(struct alloc_ring *ring, const char *lib)
+{
+	char val[64];
+	struct buf pre = BUF_INIT;
+	if (alloc_ring_env(ring, val, sizeof(val)) == 0)
+		setenv("KILN_ALLOC_RING", val, 1);
+	const char *old = getenv("LD_PRELOAD");
+	buf_puts(&pre, lib);
+	if (old && *old) {
+		buf_putc(&pre, ':');
+		buf_puts(&pre, old);
+	}
+	setenv("LD_PRELOAD", pre.data, 1);
+	buf_release(&pre);
 }
 
 int run_main(int argc, char **argv)
@@ -187,6 +295,17 @@ int run_main(int argc, char **argv)
 	if (!o.enable)
 		exec_command(&o);
 
+	struct buf lib = BUF_INIT;
+	struct alloc_ring *ring = NULL;
+	int ring_fd = -1, fatal = 0;
+	if (o.alloc.enabled) {
+		ring = setup_alloc(&o, &lib, &ring_fd, &fatal);
+		if (fatal)
+			return 1;
+		if (!o.alloc.enabled && !o.cpu_enabled) /* alloc only, and no way to do it */
+			exec_command(&o);
+	}
+
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		LOG_ERROR("profiler: cannot create a pipe: %s; running without profiling",
@@ -212,7 +331,7 @@ int run_main(int argc, char **argv)
 		}
 		if (grand > 0)
 			_exit(0);
-		profiler_process(&o, target, pipefd[1]);
+		profiler_process(&o, target, pipefd[1], ring, ring_fd);
 	}
 	close(pipefd[1]);
 	int wstatus;
@@ -232,6 +351,11 @@ int run_main(int argc, char **argv)
 	}
 	if (status != STATUS_READY && o.fail_on_error)
 		return 1;
+	if (ring && status == STATUS_READY)
+		set_alloc_env(ring, lib.data); /* the ring's fd stays open across exec */
+	else
+		alloc_ring_free(ring);
+	buf_release(&lib);
 	exec_command(&o);
 	return 127;
 

@@ -121,7 +121,9 @@ static void test_events(void)
 	char *argv3[] = {"run", "app", NULL};
 	CHECK_INT_EQ(parse(&o, &out, &warn, &err, argv3), 0);
 	CHECK(!o.cpu.use_freq && o.cpu.value == 2000000);
-	CHECK(strstr(warn.data, "allocation profiling is not implemented"));
+	CHECK(o.cpu_enabled && o.alloc.enabled && o.alloc.sum && !o.alloc.live);
+	CHECK(o.alloc.period == -524288);
+	CHECK(o.alloc.explicit_request);
 	clear_env();
 	/* errors */
 	char *bad1[] = {"run", "-e", "sCPU bogus=1", "app", NULL};
@@ -136,11 +138,81 @@ static void test_events(void)
 	/* recognised but not implemented: warned, CPU goes on */
 	char *w1[] = {"run", "-e", "hCPU", "-e", "sCPU f=49", "app", NULL};
 	CHECK_INT_EQ(parse(&o, &out, &warn, &err, w1), 0);
-	CHECK(strstr(warn.data, "only sCPU is implemented"));
+	CHECK(strstr(warn.data, "only sCPU and sALLOC are implemented"));
 	CHECK_INT_EQ(o.cpu.value, 49);
 	char *help[] = {"run", "-e", "help", NULL};
 	CHECK_INT_EQ(parse(&o, &out, &warn, &err, help), 1);
 	CHECK(strstr(out.data, "frequency"));
+	buf_release(&out);
+	buf_release(&warn);
+	buf_release(&err);
+}
+
+static void test_alloc(void)
+{
+	struct run_options o;
+	struct buf out = BUF_INIT, warn = BUF_INIT, err = BUF_INIT;
+	clear_env();
+	/* no preset, no event: ddprof's default, CPU + allocations (not explicit) */
+	char *d[] = {"run", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, d), 0);
+	CHECK(o.cpu_enabled && o.alloc.enabled && o.alloc.sum && !o.alloc.live);
+	CHECK(!o.alloc.explicit_request);
+	CHECK(o.alloc.period == 524288);
+	CHECK_INT_EQ(o.alloc.stack_size, 32768);
+	/* -e alone: only those events */
+	char *e1[] = {"run", "-e", "sCPU", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, e1), 0);
+	CHECK(o.cpu_enabled && !o.alloc.enabled);
+	char *e2[] = {"run", "-e", "sALLOC mode=l,period=-4096", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, e2), 0);
+	CHECK(!o.cpu_enabled && o.alloc.enabled && !o.alloc.sum && o.alloc.live);
+	CHECK(o.alloc.period == -4096 && o.alloc.explicit_request);
+	char *e3[] = {"run", "-e", "sALLOC,mode=sl", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, e3), 0);
+	CHECK(o.alloc.sum && o.alloc.live);
+	char *e4[] = {"run", "-e", "sALLOC m=a", "-e", "sCPU", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, e4), 0);
+	CHECK(o.cpu_enabled && o.alloc.sum && o.alloc.live);
+	char *e5[] = {"run", "-e", "sALLOC mode=x", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, e5), -EINVAL);
+	CHECK(strstr(err.data, "mode"));
+	/* presets */
+	char *p1[] = {"run", "--preset", "cpu_live_heap", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, p1), 0);
+	CHECK(o.cpu_enabled && o.alloc.enabled && o.alloc.sum && o.alloc.live);
+	CHECK(o.alloc.explicit_request);
+	char *p2[] = {"run", "--preset", "alloc_live_heap", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, p2), 0);
+	CHECK(!o.cpu_enabled && o.alloc.sum && o.alloc.live);
+	char *p3[] = {"run", "--preset", "cpu_only", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, p3), 0);
+	CHECK(o.cpu_enabled && !o.alloc.enabled);
+	/* an -e event wins over the preset's event of the same type */
+	char *p4[] = {"run", "--preset", "cpu_live_heap", "-e", "sALLOC period=1000", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, p4), 0);
+	CHECK(o.cpu_enabled && o.alloc.period == 1000 && !o.alloc.live);
+	setenv("DD_PROFILING_NATIVE_PRESET", "alloc_only", 1);
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, d), 0);
+	CHECK(!o.cpu_enabled && o.alloc.enabled);
+	clear_env();
+	/* running processes: CPU by default; allocations need libkiln's ring */
+	char *r1[] = {"run", "--pid", "12", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, r1), 0);
+	CHECK(o.cpu_enabled && !o.alloc.enabled && o.alloc_ring_fd == -1);
+	char *r2[] = {"run", "--pid", "12", "--alloc-ring", "7", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, r2), 0);
+	CHECK(o.cpu_enabled && o.alloc.enabled && o.alloc_ring_fd == 7);
+	char *r3[] = {"run", "--alloc-ring", "7", "app", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, r3), -EINVAL);
+	char *r4[] = {"run", "--pid", "12", "--alloc-ring", "x", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, r4), -EINVAL);
+	char *r5[] = {"run", "--pid", "12", "--preset", "alloc_only", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, r5), 0);
+	CHECK(!o.alloc.enabled && strstr(warn.data, "--alloc-ring"));
+	char *r6[] = {"run", "-g", "-e", "sALLOC", NULL};
+	CHECK_INT_EQ(parse(&o, &out, &warn, &err, r6), 0);
+	CHECK(!o.alloc.enabled && o.cpu_enabled && strstr(warn.data, "--global"));
 	buf_release(&out);
 	buf_release(&warn);
 	buf_release(&err);
@@ -153,7 +225,8 @@ static void test_misc(void)
 	clear_env();
 	char *a1[] = {"run", "--preset", "alloc_only", "app", NULL};
 	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a1), 0);
-	CHECK(strstr(warn.data, "not implemented"));
+	CHECK(o.alloc.enabled && !o.cpu_enabled && o.alloc.sum && !o.alloc.live);
+	CHECK(!warn.len);
 	char *a2[] = {"run", "--preset", "nope", "app", NULL};
 	CHECK_INT_EQ(parse(&o, &out, &warn, &err, a2), -EINVAL);
 	char *a3[] = {"run", "--pid", "12", NULL};
@@ -212,5 +285,6 @@ int main(void)
 	RUN(test_flags_win_over_env);
 	RUN(test_events);
 	RUN(test_misc);
+	RUN(test_alloc);
 	return test_done();
 }
