@@ -375,6 +375,20 @@ static void emit_free(uint64_t addr)
 	alloc_ring_commit(f, sizeof(*f), ALLOC_RING_FREE);
 }
 
+/* Copies the live stack. Not memcpy: in a program built with AddressSanitizer, memcpy is its
+ * interceptor, which (rightly) reports reading the stack's redzones. */
+static void copy_stack(void *dst, const void *src, size_t len)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(len) : : "memory");
+#else
+	volatile const uint8_t *s = src;
+	uint8_t *d = dst;
+	for (size_t i = 0; i < len; i++)
+		d[i] = s[i];
+#endif
+}
+
 /* Records one sampled allocation: registers here, the stack from here up. noinline so that
  * the captured frame is a real frame the profiler's unwinder walks out of. */
 static __attribute__((noinline)) void sample(int kind, void *ptr, size_t size, uint64_t count,
@@ -422,7 +436,7 @@ static __attribute__((noinline)) void sample(int kind, void *ptr, size_t size, u
 	a->stack_len = (uint32_t)slen;
 	memcpy(a->regs, regs, sizeof(regs));
 	if (slen)
-		memcpy(a + 1, (const void *)sp, slen);
+		copy_stack(a + 1, (const void *)sp, slen);
 	alloc_ring_commit(a, (uint32_t)len, ALLOC_RING_ALLOC);
 	__atomic_fetch_add(&r->samples, 1, __ATOMIC_RELAXED);
 	if (live && ptr)
