@@ -23,7 +23,9 @@
  *   or to the hook, both correct. Memory allocated before the hook is freed through it: not in
  *   the live set, it passes straight to the real free.
  * - dlopen and dlmopen slots are patched too: once a library is loaded, every object is
- *   walked again (already patched slots are skipped). With lazy binding the loader may still
+ *   walked again (already patched slots are skipped). The loader applies the DT_RUNPATH of
+ *   the object that calls dlopen, now this library: dlopen_as searches the original
+ *   caller's path list itself. With lazy binding the loader may still
  *   resolve a slot after it was patched (a first call racing the install): that slot is
  *   patched again by the next dlopen.
  * - The walk runs inside dl_iterate_phdr's callback: the loader cannot unmap an object while
@@ -40,6 +42,8 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -346,12 +350,58 @@ static void rescan(void)
 	errno = saved;
 }
 
-/* dlopen as seen by patched callers. Known limit (docs/library.md): the loader takes this
- * library, not the original caller, as the object that asked, so a relative name is searched
- * without the caller's DT_RUNPATH/$ORIGIN. */
+/* 1 when the object at caller has its own search path (DT_RUNPATH, or DT_RPATH in a
+ * library): a bare name it dlopen's is not searched as this library would search it. */
+static struct link_map *caller_with_path(const void *caller)
+{
+	Dl_info info;
+	struct link_map *lm = NULL;
+	if (!dladdr1(caller, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm || !lm->l_ld)
+		return NULL;
+	for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_RUNPATH || (d->d_tag == DT_RPATH && lm->l_name[0]))
+			return lm;
+	return NULL;
+}
+
+/*
+ * dlopen on behalf of the object at caller. The loader takes the object calling dlopen (this
+ * library, once the slot is patched) as the one whose DT_RUNPATH/$ORIGIN applies to a bare
+ * name: search the caller's path list (dlinfo RTLD_DI_SERINFO, $ORIGIN expanded) first, as the
+ * loader would have, and open what is found there by its full path. A library already loaded
+ * under that name is returned as is.
+ */
+static void *dlopen_as(const void *caller, const char *file, int flags)
+{
+	struct link_map *lm;
+	if (!file || strchr(file, '/') || !(lm = caller_with_path(caller)))
+		return real_dlopen(file, flags);
+	void *h = real_dlopen(file, flags | RTLD_NOLOAD);
+	if (h)
+		return h;
+	Dl_serinfo size;
+	Dl_serinfo *si = NULL;
+	if (dlinfo(lm, RTLD_DI_SERINFOSIZE, &size) < 0 || !(si = malloc(size.dls_size)))
+		return real_dlopen(file, flags);
+	h = NULL;
+	if (dlinfo(lm, RTLD_DI_SERINFOSIZE, si) == 0 && dlinfo(lm, RTLD_DI_SERINFO, si) == 0) {
+		char path[4096];
+		for (unsigned i = 0; i < si->dls_cnt && !h; i++) {
+			const char *dir = si->dls_serpath[i].dls_name;
+			if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir,
+					     *dir && dir[strlen(dir) - 1] == '/' ? "" : "/",
+					     file) < sizeof(path) &&
+			    access(path, F_OK) == 0)
+				h = real_dlopen(path, flags);
+		}
+	}
+	free(si);
+	return h ? h : real_dlopen(file, flags);
+}
+
 static void *hook_dlopen(const char *file, int flags)
 {
-	void *h = real_dlopen(file, flags);
+	void *h = dlopen_as(__builtin_return_address(0), file, flags);
 	if (h)
 		rescan();
 	return h;

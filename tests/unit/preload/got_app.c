@@ -6,7 +6,8 @@
  *
  *	[1000, 2000)  the executable (malloc and calloc)    64 MiB
  *	[3000, 4000)  got_lib.so, linked at start           128 MiB
- *	[5000, 6000)  got_plugin.so, dlopen'ed after install 96 MiB
+ *	[5000, 6000)  got_plugin.so, dlopen'ed after install 96 MiB (by its bare name, found
+ *	              through the executable's DT_RUNPATH)
  *	[7000, 8000)  the executable, in a forked child     16 MiB
  *	[9000, 10000) the executable after uninstall        32 MiB (must not be sampled)
  *
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +71,16 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NPRE; i++)
 		pre[i] = malloc(100 + (size_t)i);
 
+	/* JIT-like code: an anonymous executable mapping with no ELF behind it (like the vdso,
+	 * whose image the walk skips, it must not disturb the install). */
+	unsigned char *jit =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (jit == MAP_FAILED)
+		return 12;
+	jit[0] = 0xc3; /* ret */
+	if (mprotect(jit, 4096, PROT_READ | PROT_EXEC) < 0)
+		return 13;
+
 	void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!h) {
 		printf("dlopen: %s\n", dlerror());
@@ -93,7 +105,9 @@ int main(int argc, char **argv)
 	exe_site(64u << 20, 1000);
 	lib_site(128u << 20);
 
-	void *plugin = dlopen(argv[2], RTLD_NOW);
+	/* By its bare name: found through this executable's DT_RUNPATH, as without the hook. */
+	const char *base = strrchr(argv[2], '/');
+	void *plugin = dlopen(base ? base + 1 : argv[2], RTLD_NOW);
 	if (!plugin) {
 		printf("dlopen plugin: %s\n", dlerror());
 		return 6;
