@@ -199,10 +199,25 @@ static struct alloc_ring *setup_alloc(struct run_options *o, struct buf *lib, in
 			   "programs",
 			   o->command[0]);
 	} else if (alloc_source_find_preload_lib(exe, lib, &why) == 0) {
+		/* kiln started with 0, 1 or 2 closed: the ring must not take their place (the
+		 * command would read its stdin from it). Fill them while the ring is created. */
+		int hold[3], nhold = 0;
+		while (nhold < 3) {
+			int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (fd < 0 || fd > 2) {
+				if (fd >= 0)
+					close(fd);
+				break;
+			}
+			hold[nhold++] = fd;
+		}
 		ring = alloc_ring_create(ALLOC_SOURCE_RING_SIZE, ring_fd);
+		int err = errno;
+		while (nhold)
+			close(hold[--nhold]);
 		if (!ring)
 			buf_printf(&why, "alloc: cannot create the allocation ring (memfd): %s",
-				   strerror(errno));
+				   strerror(err));
 	}
 	if (ring) {
 		struct alloc_ring_header *h = alloc_ring_header(ring);
