@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the query API's search language and time parser (query.c), which read
+ * Fuzz target: the query API's search language, time and sort parsers (query.c), which read
  * strings straight from request URLs.
  */
 #include <stddef.h>
@@ -29,6 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!q.terms[i].key[0])
 					__builtin_trap(); /* keys are never empty */
 		(void)query_parse_time(s, &ns);
+		/* sort=FIELD&order=ORDER: the input up to a newline is the field, the rest the order */
+		struct store_sort so;
+		char *nl = strchr(s, '\n');
+		if (nl)
+			*nl = 0;
+		buf_reset(&err);
+		if (query_parse_sort(s, nl ? nl + 1 : NULL, &so, &err) == 0 &&
+		    so.by == STORE_SORT_TAG && (!so.tag || !so.tag[0]))
+			__builtin_trap(); /* a tag sort always names its key */
 	}
 	buf_release(&err);
 	arena_release(&a);
