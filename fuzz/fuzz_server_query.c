@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!q.terms[i].key[0])
 					__builtin_trap(); /* keys are never empty */
 		(void)query_parse_time(s, &ns);
-		/* sort=FIELD&order=ORDER: the input up to a newline is the field, the rest the order */
+		/* sort=FIELD, order=ORDER: the field up to a newline, the order after it */
 		struct store_sort so;
 		char *nl = strchr(s, '\n');
 		if (nl)
