@@ -27,8 +27,9 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:8126"
 /* glibc malloc settings for the server (see keep_heap()). */
-#define MMAP_THRESHOLD (4 << 20)
-#define TRIM_THRESHOLD (16 << 20)
+#define MMAP_THRESHOLD (32 << 20) /* glibc's largest */
+#define TRIM_THRESHOLD (64 << 20)
+#define ARENA_MAX 2
 #define DEFAULT_STORE "kiln-data"
 
 /* ---- routing ------------------------------------------------------------------------------- */
@@ -370,18 +371,25 @@ enum {
 
 /*
  * An upload allocates and frees about 1 MiB (the body, the inflated attachments, the decoded
- * profiles, the store's hash maps) on a worker thread. With glibc's defaults the blocks above
- * 128 KiB are mmap'ed and each worker arena is trimmed back to the kernel once that much is
- * free, so every upload faulted its memory in afresh: on a VM that was 3/4 of the intake's
- * CPU time. Keeping up to TRIM_THRESHOLD free per arena and serving blocks below
- * MMAP_THRESHOLD from the heap makes the next upload reuse the same pages; what stays
- * resident is bounded by the peak of a few concurrent uploads, not by the number of uploads.
+ * profiles, the store's hash maps) on a worker thread, and an aggregate query tens of MiB
+ * (its tree and hash maps). With glibc's defaults the blocks above 128 KiB are mmap'ed and
+ * each worker arena is trimmed back to the kernel once that much is free, so every request
+ * faulted its memory in afresh: on a VM that was 3/4 of the intake's CPU time, and most of a
+ * repeated query's. Keeping up to TRIM_THRESHOLD free per arena and serving blocks below
+ * MMAP_THRESHOLD from the heap makes the next request reuse the same pages. What stays
+ * resident is bounded by the peak of the requests in flight (at most TRIM_THRESHOLD more per
+ * malloc arena), not by the number of requests; bench/RESULTS.md has the measured RSS.
+ * ARENA_MAX arenas instead of one per worker: a query's memory is then reused by the next
+ * query whichever worker runs it, and fewer arenas hold free memory.
  */
 static void keep_heap(void)
 {
 #if defined(M_TRIM_THRESHOLD) && defined(M_MMAP_THRESHOLD)
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+#endif
+#ifdef M_ARENA_MAX
+	mallopt(M_ARENA_MAX, ARENA_MAX);
 #endif
 }
 

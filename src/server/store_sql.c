@@ -346,6 +346,12 @@ bool sql_utf8_append(struct buf *out, const void *data, size_t n)
  * Returns s, or a cleaned copy in tmp (invalid bytes become '?'). */
 static const char *utf8_clean(const char *s, struct buf *tmp)
 {
+	/* Names are nearly always ASCII: then there is nothing to copy. */
+	const unsigned char *c = (const unsigned char *)s;
+	while (*c && *c < 0x80)
+		c++;
+	if (!*c)
+		return s;
 	buf_reset(tmp);
 	if (sql_utf8_append(tmp, s, strlen(s)) || !tmp->data)
 		return s;
