@@ -111,7 +111,7 @@ test('the list sorts by a column', async () => {
 	await u.after(page, () => page.click('.k-profiles th:has-text("Service")'));
 	s = await text('.k-profiles tbody .k-svc');
 	assert.deepEqual(s, ['native-a', 'checkout', 'cart', XSS], 'descending by service');
-	assert.match(await page.textContent('.k-pager'), /sorted by service, descending/);
+	assert.match(await page.textContent('.k-pager'), /4 of 4, sorted by service, descending/);
 });
 
 test('the list is paginated', async () => {

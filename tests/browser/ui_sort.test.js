@@ -69,7 +69,7 @@ test('clicking CPU sorts every match, and page 2 continues page 1', async () => 
 	const ids = p1.concat(p2, p3).map((r) => r[0]);
 	assert.equal(new Set(ids).size, N);
 	assert.deepEqual(ids, await allIds('cpu_cores', 'desc'));
-	assert.match(await page.textContent('.k-pager'), /11–13 of 13 sorted by cpu, descending/);
+	assert.match(await page.textContent('.k-pager'), /11–13 of 13, sorted by CPU, descending/);
 	await u.screenshot(page, 'ui-sort-cpu-page3');
 });
 
@@ -84,6 +84,10 @@ test('clicking again reverses; the previous page keeps the order', async () => {
 	assert.deepEqual(await rows(), p1);
 	const th = await page.getAttribute('.k-profiles th[data-sort=cpu_cores]', 'aria-sort');
 	assert.equal(th, 'ascending');
+	// the headers work from the keyboard too
+	await page.focus('.k-profiles th[data-sort=wall_seconds]');
+	await u.after(page, () => page.keyboard.press('Enter'));
+	assert.match(await hash(), /sort=wall_seconds&dir=desc/);
 });
 
 test('a deep link to page 2 of a service sort', async () => {

@@ -236,18 +236,26 @@ function defaultDir(field) {
 	return c && c[2] ? 'asc' : 'desc';
 }
 
+/* A header in running text: "Wall time" → "wall time", "CPU" stays. */
+function lower(label) {
+	return label === label.toUpperCase() ? label : label.toLowerCase();
+}
+
 function renderList(panel, res, st, go) {
 	const rows = res.profiles;
 	const sort = res.sort || 'time', dir = res.order || 'desc';
 	const col = COLS.find((c) => c[0] === sort);
 	const byTime = sort === 'time' && dir === 'desc';
+	/* a new order starts at its first page (go() drops the offset) */
+	const sortBy = (key) => go({ sort: key, dir: sort === key ? (dir === 'desc' ? 'asc' : 'desc') : defaultDir(key) });
 	const thead = h('tr', null, COLS.map(([key, label]) => h('th', {
 		class: 'k-sortable' + (sort === key ? ' k-sorted-' + dir : ''),
 		dataset: { sort: key },
+		tabindex: 0,
 		'aria-sort': sort !== key ? 'none' : dir === 'asc' ? 'ascending' : 'descending',
-		title: 'Sort every matching profile by ' + label.toLowerCase(),
-		/* a new order starts at its first page (go() drops the offset) */
-		onclick: () => go({ sort: key, dir: sort === key ? (dir === 'desc' ? 'asc' : 'desc') : defaultDir(key) }),
+		title: 'Sort every matching profile by ' + lower(label),
+		onclick: () => sortBy(key),
+		onkeydown: (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); sortBy(key); } },
 	}, label)));
 	const tbody = h('tbody');
 	for (const p of rows) {
@@ -267,7 +275,7 @@ function renderList(panel, res, st, go) {
 	}
 	panel.appendChild(h('table', { class: 'k-table k-profiles' }, h('thead', null, thead), tbody));
 	const off = res.offset || 0;
-	const what = byTime ? '' : ` sorted by ${col ? col[1].toLowerCase() : sort}, ${dir === 'asc' ? 'ascending' : 'descending'}`;
+	const what = byTime ? '' : `, sorted by ${col ? lower(col[1]) : sort}, ${dir === 'asc' ? 'ascending' : 'descending'}`;
 	panel.appendChild(h('div', { class: 'k-pager' },
 		h('button', { class: 'k-btn k-prev', disabled: off <= 0, onclick: () => go({ offset: Math.max(off - (+st.limit || PAGE), 0) || null }) }, byTime ? '← Newer' : '← Previous'),
 		h('span', { class: 'k-muted' }, `${off + 1}–${off + rows.length} of ${res.total}` + what),
