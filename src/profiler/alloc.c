@@ -420,34 +420,97 @@ static bool resolve_command(const char *command, char *out, size_t len)
 	return false;
 }
 
-bool alloc_source_is_static(const char *command)
+/* The file offset of virtual address vaddr, through the PT_LOAD headers. */
+static bool vaddr_offset(const Elf64_Phdr *ph, unsigned n, uint64_t vaddr, uint64_t *off)
 {
-	char file[PATH_MAX];
+	for (unsigned i = 0; i < n; i++) {
+		if (ph[i].p_type == PT_LOAD && vaddr >= ph[i].p_vaddr &&
+		    vaddr - ph[i].p_vaddr < ph[i].p_filesz) {
+			*off = vaddr - ph[i].p_vaddr + ph[i].p_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A sanitizer runtime among the DT_NEEDED of the program (it must come first in the library
+ * list and aborts when a preloaded library precedes it). Copied into what. */
+static bool needs_sanitizer(int fd, const Elf64_Phdr *ph, unsigned n, char *what, size_t len)
+{
+	const Elf64_Phdr *dyn = NULL;
+	for (unsigned i = 0; i < n; i++)
+		if (ph[i].p_type == PT_DYNAMIC)
+			dyn = &ph[i];
+	if (!dyn || dyn->p_filesz > (1u << 20))
+		return false;
+	size_t count = dyn->p_filesz / sizeof(Elf64_Dyn);
+	Elf64_Dyn *d = malloc(count * sizeof(*d) + 1);
+	bool found = false;
+	if (!d ||
+	    pread(fd, d, count * sizeof(*d), (off_t)dyn->p_offset) != (ssize_t)(count * sizeof(*d)))
+		goto free_dyn;
+	uint64_t strtab = 0, stroff;
+	for (size_t i = 0; i < count && d[i].d_tag != DT_NULL; i++)
+		if (d[i].d_tag == DT_STRTAB)
+			strtab = d[i].d_un.d_ptr;
+	if (!strtab || !vaddr_offset(ph, n, strtab, &stroff))
+		goto free_dyn;
+	for (size_t i = 0; i < count && d[i].d_tag != DT_NULL && !found; i++) {
+		char name[128];
+		if (d[i].d_tag != DT_NEEDED)
+			continue;
+		ssize_t got = pread(fd, name, sizeof(name) - 1, (off_t)(stroff + d[i].d_un.d_val));
+		if (got <= 0)
+			continue;
+		name[got] = '\0';
+		if (!strncmp(name, "libasan.so", 10) || !strncmp(name, "libtsan.so", 10) ||
+		    !strncmp(name, "libhwasan.so", 12) || !strncmp(name, "libmsan", 7) ||
+		    !strncmp(name, "libclang_rt.", 12)) {
+			snprintf(what, len, "%s", name);
+			found = true;
+		}
+	}
+free_dyn:
+	free(d);
+	return found;
+}
+
+bool alloc_source_preload_blocked(const char *command, struct buf *why)
+{
+	char file[PATH_MAX], what[128];
 	if (!command || !resolve_command(command, file, sizeof(file)))
 		return false;
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	bool is_static = false;
+	bool blocked = false;
+	Elf64_Phdr ph[256];
 	Elf64_Ehdr eh;
 	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 256)
+		goto close_fd; /* not ELF (a script: its interpreter is what runs), or odd */
+	size_t size = eh.e_phnum * sizeof(Elf64_Phdr);
+	if (pread(fd, ph, size, (off_t)eh.e_phoff) != (ssize_t)size)
 		goto close_fd;
-	is_static = true;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
-		    (ssize_t)sizeof(ph)) {
-			is_static = false;
-			break;
-		}
-		if (ph.p_type == PT_INTERP) {
-			is_static = false;
-			break;
-		}
+	bool interp = false;
+	for (unsigned i = 0; i < eh.e_phnum; i++)
+		interp |= ph[i].p_type == PT_INTERP;
+	if (!interp) {
+		buf_printf(why,
+			   "alloc: '%s' is statically linked: the allocation hook "
+			   "(libkiln_preload.so) can only be preloaded into dynamically linked "
+			   "programs",
+			   command);
+		blocked = true;
+	} else if (needs_sanitizer(fd, ph, eh.e_phnum, what, sizeof(what))) {
+		buf_printf(why,
+			   "alloc: '%s' is built with a sanitizer (%s), whose runtime must come "
+			   "before any preloaded library: the allocation hook is not preloaded",
+			   command, what);
+		blocked = true;
 	}
 close_fd:
 	close(fd);
-	return is_static;
+	return blocked;
 }

@@ -95,8 +95,12 @@ struct alloc_ring *alloc_source_open_fd(int fd, struct buf *why);
  */
 int alloc_source_find_preload_lib(const char *kiln_exe, struct buf *out, struct buf *why);
 
-/* True when the program file at path (or found in $PATH) is an ELF without an interpreter
- * (statically linked: LD_PRELOAD cannot reach it). */
-bool alloc_source_is_static(const char *command);
+/*
+ * True, with the reason in why, when the hook cannot be preloaded into command (a path, or a
+ * name looked up in $PATH as execvp does): an ELF without an interpreter (statically linked:
+ * LD_PRELOAD cannot reach it), or one that needs a sanitizer runtime (which aborts when a
+ * preloaded library comes before it). Scripts and unreadable files: false.
+ */
+bool alloc_source_preload_blocked(const char *command, struct buf *why);
 
 #endif

@@ -192,12 +192,8 @@ static struct alloc_ring *setup_alloc(struct run_options *o, struct buf *lib, in
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	if (alloc_source_is_static(o->command[0])) {
-		buf_printf(&why,
-			   "alloc: '%s' is statically linked: the allocation hook "
-			   "(libkiln_preload.so) can only be preloaded into dynamically linked "
-			   "programs",
-			   o->command[0]);
+	if (alloc_source_preload_blocked(o->command[0], &why)) {
+		/* why says it */
 	} else if (alloc_source_find_preload_lib(exe, lib, &why) == 0) {
 		/* kiln started with 0, 1 or 2 closed: the ring must not take their place (the
 		 * command would read its stdin from it). Fill them while the ring is created. */

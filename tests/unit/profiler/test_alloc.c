@@ -185,8 +185,8 @@ static void test_find_lib(void)
 	buf_reset(&why);
 	CHECK(alloc_source_find_preload_lib("/nonexistent/bin/kiln", &lib, &why) < 0);
 	CHECK(why.data && strstr(why.data, "/nonexistent/bin/../lib/libkiln_preload.so"));
-	CHECK(!alloc_source_is_static("sh"));
-	CHECK(!alloc_source_is_static("/nonexistent"));
+	CHECK(!alloc_source_preload_blocked("sh", &why));
+	CHECK(!alloc_source_preload_blocked("/nonexistent", &why));
 	buf_release(&lib);
 	buf_release(&why);
 }
