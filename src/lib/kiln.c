@@ -141,9 +141,9 @@ static int reap(int options, int *status)
 	int st = 0;
 	pid_t r = waitpid(profiler_pid, &st, options);
 	if (r == profiler_pid || (r < 0 && errno == ECHILD)) {
-		profiler_pid = 0;
 		if (status)
 			*status = r == profiler_pid ? st : 0;
+		profiler_pid = 0;
 		return 1;
 	}
 	return 0;

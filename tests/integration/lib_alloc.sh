@@ -4,8 +4,8 @@
 # (configured by DD_PROFILING_NATIVE_EVENTS) and one linked with libkiln.a (configured by
 # kiln_options) allocate from three sites in the ratio 50:30:20: the profile's alloc-space per
 # site is within 10 % of the bytes allocated, the total within 5 %, the stacks reach main and
-# no frame of the hook is left on top. Without the hook library, CPU profiling still works
-# and the start says why allocations are off.
+# no frame of the hook is left on top. Without the hook library, or with a kiln that does not
+# know --alloc-ring, CPU profiling still works and the start says why allocations are off.
 set -euo pipefail
 . "$KILN_SOURCE_DIR/tests/integration/workloads/run_lib.bash"
 require_perf
@@ -67,4 +67,20 @@ dump "$T/nolib" >"$T/d"
 s=$(share ';main;ready_hot(;|$)' "$T/d")
 echo "no hook library: $s % of $(total "$T/d") CPU samples in ready_hot"
 [ "${s%.*}" -ge 70 ] || fail "no hook library: CPU profile without ready_hot"
+# A kiln too old for --alloc-ring (exit status 2, a usage error): started again without it.
+cat >"$T/oldkiln" <<OLD
+#!/usr/bin/env bash
+for a in "\$@"; do [ "\$a" = --alloc-ring ] && { echo "kiln run: unknown option" >&2; exit 2; }; done
+exec "$KILN" "\$@"
+OLD
+chmod +x "$T/oldkiln"
+KILN_PROFILER="$T/oldkiln" KILN_PRELOAD_LIB="$KILN_BUILD_DIR/src/preload/libkiln_preload.so" \
+	DD_PROFILING_NATIVE_PRESET=default KILN_OUTPUT_DIR="$T/old" "$W/lib-alloc-static" ready 300 \
+	>"$T/out" 2>"$T/err" || fail "old kiln: status $?: $(cat "$T/err")"
+grep -q "allocation profiling off: .* does not accept --alloc-ring" "$T/err" ||
+	{ cat "$T/err" >&2; fail "old kiln: no warning"; }
+dump "$T/old" >"$T/d"
+s=$(share ';main;ready_hot(;|$)' "$T/d")
+echo "kiln without --alloc-ring: $s % of $(total "$T/d") CPU samples in ready_hot"
+[ "${s%.*}" -ge 70 ] || fail "old kiln: CPU profile without ready_hot"
 echo "PASS"
