@@ -366,6 +366,7 @@ static const struct sqldrv pg_drv = {
 static void pg_close(struct store *st)
 {
 	struct pg_store *s = (struct pg_store *)st;
+	sqlstore_warmup_stop(&s->common);
 	pg_destroy(&s->common);
 	sqlstore_release(&s->common);
 	free(s);
@@ -405,6 +406,7 @@ struct store *store_pg_open(const char *conninfo, struct buf *err)
 		buf_puts(err, "store: cannot open the PostgreSQL store (see the log for why)");
 		goto fail;
 	}
+	sqlstore_warmup_start(&s->common);
 	return &s->common.base;
 fail:
 	pg_close(&s->common.base);

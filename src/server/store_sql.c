@@ -1477,6 +1477,72 @@ const struct store_ops sql_store_ops_template = {
     .expire = sql_expire,
 };
 
+/* ---- stack cache warm-up ----------------------------------------------------------------- */
+
+#define WARM_MAX_WORDS (FRAMES_CACHE_MAX / 2)
+
+static void warm_noop(void *ctx, uint64_t stack_id, const uint64_t *fns, size_t n)
+{
+}
+
+static int row_warm(void *ctx, const struct sqlv *cols, size_t n)
+{
+	struct stack_rows *r = ctx;
+	struct sqlstore *st = r->st;
+	if (__atomic_load_n(&st->warm_stop, __ATOMIC_RELAXED))
+		return -ECANCELED;
+	if (n < 2)
+		return 0;
+	pthread_mutex_lock(&st->cache_lock);
+	bool full = st->frames.len >= WARM_MAX_WORDS;
+	bool known = hmap_get(&st->stack_frames, (uint64_t)col_int(&cols[0])) != NULL;
+	pthread_mutex_unlock(&st->cache_lock);
+	if (full)
+		return -ECANCELED;
+	return known ? 0 : row_stack(ctx, cols, n);
+}
+
+/*
+ * The warm-up thread: one statement on a reader connection, newest stacks (highest ids)
+ * first, as the profiles queried most are the recent ones. It competes with nothing for
+ * locks but the cache mutex, per row, and stops at WARM_MAX_WORDS, when the cache is full
+ * enough, or when the store closes.
+ */
+static void *warm_main(void *arg)
+{
+	struct sqlstore *st = arg;
+	struct stack_rows r = {.st = st, .fn = warm_noop};
+	struct sqlconn *c = st->drv->acquire(st, false);
+	if (!c)
+		return NULL;
+	struct sqlv lim = sqlv_int((int64_t)(WARM_MAX_WORDS / 8));
+	int rc = st->drv->exec(c, "SELECT id, frames FROM stacks ORDER BY id DESC LIMIT ?", &lim, 1,
+			       row_warm, &r);
+	st->drv->release(st, c);
+	if (rc < 0 && rc != -ECANCELED)
+		LOG_INFO("store: stack cache warm-up stopped: %s", strerror(-rc));
+	vec_release(&r.tmp);
+	return NULL;
+}
+
+void sqlstore_warmup_start(struct sqlstore *st)
+{
+	__atomic_store_n(&st->warm_stop, 0, __ATOMIC_RELAXED);
+	int rc = pthread_create(&st->warm_thread, NULL, warm_main, st);
+	if (rc != 0)
+		LOG_INFO("store: no stack cache warm-up: %s", strerror(rc));
+	st->warm_started = rc == 0;
+}
+
+void sqlstore_warmup_stop(struct sqlstore *st)
+{
+	if (!st->warm_started)
+		return;
+	__atomic_store_n(&st->warm_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(st->warm_thread, NULL);
+	st->warm_started = false;
+}
+
 int sqlstore_init(struct sqlstore *st, const struct sqldrv *drv)
 {
 	st->drv = drv;

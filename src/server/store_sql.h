@@ -99,6 +99,10 @@ struct sqlstore {
 	pthread_cond_t put_cond;
 	struct put_req *put_head, **put_tail;
 	bool put_leader;
+	/* stack cache warm-up (store_sql.c): a background reader started at open */
+	pthread_t warm_thread;
+	bool warm_started;
+	volatile int warm_stop; /* set (atomically) to stop it early */
 };
 
 /* The store_ops every SQL backend uses (the backend sets .name and .close). */
@@ -106,6 +110,15 @@ extern const struct store_ops sql_store_ops_template;
 
 int sqlstore_init(struct sqlstore *st, const struct sqldrv *drv);
 void sqlstore_release(struct sqlstore *st);
+/*
+ * Starts loading the newest stacks into the stack cache in the background (a backend calls
+ * it once its connections are open), so the first aggregate of a new server does not read
+ * them one query at a time; bounded to half the cache. sqlstore_warmup_stop ends it early
+ * and waits for it; a backend calls it before closing its connections. Failure to start is
+ * only logged: the cache then fills from queries as before.
+ */
+void sqlstore_warmup_start(struct sqlstore *st);
+void sqlstore_warmup_stop(struct sqlstore *st);
 /* Runs a list of DDL statements in one transaction on a write connection. */
 int sqlstore_exec_script(struct sqlstore *st, const char *const *stmts, size_t n);
 

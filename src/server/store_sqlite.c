@@ -310,6 +310,7 @@ static const struct sqldrv sqlite_drv = {
 static void sqlite_close(struct store *st)
 {
 	struct sqlite_store *s = (struct sqlite_store *)st;
+	sqlstore_warmup_stop(&s->common);
 	sqlite_destroy(&s->common);
 	sqlstore_release(&s->common);
 	free(s);
@@ -361,6 +362,7 @@ struct store *store_sqlite_open(const char *dir, struct buf *err)
 			   s->path);
 		goto fail;
 	}
+	sqlstore_warmup_start(&s->common);
 	return &s->common.base;
 fail:
 	sqlite_close(&s->common.base);
