@@ -28,7 +28,7 @@
 
 #define NREADERS 4
 #define STMT_CACHE 48
-#define READER_MMAP_SIZE "1073741824" /* bytes of the database each reader maps, 1 GiB */
+#define READER_MMAP_SIZE "268435456" /* bytes of the database each reader maps, 256 MiB */
 
 struct stmt_slot {
 	char *sql;
