@@ -200,6 +200,9 @@ int alloc_source_fill(struct alloc_source *s, uint64_t now_mono)
 		}
 		budget += s->hold.len - before + 64;
 		s->c.read++;
+		/* A time far in the future (a scribbled record) would be held forever. */
+		if (s->held.len && vec_last(&s->held)->time > now_mono + STALL_NS)
+			vec_last(&s->held)->time = now_mono;
 		n++;
 		/* Give the space back at once: the copy is ours. */
 		alloc_ring_release(s->ring);
