@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Allocation profiling must not change what programs do, and must fail soft:
 # - the hook's torture programs (threads, realloc chains, aligned allocations, fork, exec,
-#   dlopen, calloc overflow, errno; C++ new/delete) under `kiln run` with allocations and the
-#   live heap on, at a tiny period: same output, same exit status as without kiln;
+#   dlopen, calloc overflow, errno; C++ new/delete, an allocator with its own operator new)
+#   under `kiln run` with allocations and the live heap on, at a tiny period: same output,
+#   same exit status as without kiln;
 # - the hook reaches the command only when an allocation event is on: LD_PRELOAD (the hook
 #   first, an existing LD_PRELOAD kept) and KILN_ALLOC_RING=fd:N naming the ring's memfd;
 # - no LD_PRELOAD possible (a statically linked program, the library missing): CPU
@@ -30,6 +31,7 @@ compare() { # compare NAME cmd...
 }
 compare torture "$W/preload-torture" "$W/libpreload-plugin.so"
 compare cxx "$W/preload-cxx"
+compare cxx_own_new "$W/preload-cxx-fake"
 
 # What the command sees.
 env_of() { # env_of ARGS...: runs a shell under kiln run printing its hook environment
