@@ -5,6 +5,8 @@
  *	lib-alloc-app alloc MIB     start (configuration from the environment), allocate MIB MiB
  *	                            from three sites in the ratio 50:30:20, stop(10000)
  *	lib-alloc-app options MIB   the same, allocation profiling asked for in kiln_options
+ *	lib-alloc-app leak MIB      start, leak MIB MiB from leak_site while alloc_site_a
+ *	                            allocates and frees as much, stop(10000) with the leak live
  *	lib-alloc-app ready MS      start, burn MS ms of CPU in ready_hot, stop(10000)
  *	lib-alloc-app ready-nowait MS   the same, but start does not wait for the profiler
  *
@@ -65,6 +67,25 @@ SITE(alloc_site_a, 11)
 SITE(alloc_site_b, 22)
 SITE(alloc_site_c, 33)
 
+/* Allocates about `bytes` and keeps every block (a leak, as the profiler sees it: never
+ * freed); the blocks stay chained from leaked_head so that LeakSanitizer does not complain. */
+static void *leaked_head;
+
+NOFOLD static uint64_t leak_site(uint64_t bytes)
+{
+	uint64_t done = 0;
+	while (done < bytes) {
+		size_t n = 1024 + (size_t)(next() % (63 * 1024));
+		void **p = malloc(n);
+		if (!p)
+			exit(10);
+		p[0] = leaked_head;
+		leaked_head = p;
+		done += n;
+	}
+	return done;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -121,6 +142,19 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	uint64_t total = (uint64_t)(arg * 1024 * 1024), a = 0, b = 0, c = 0;
+	if (!strcmp(mode, "leak")) {
+		uint64_t leaked = 0;
+		for (uint64_t mib = 0; mib * 1024 * 1024 < total; mib++) {
+			leaked += leak_site(1 << 20);
+			a += alloc_site_a(1 << 20);
+			pause_a_little();
+		}
+		printf("truth leak_site %llu alloc_site_a %llu\n", (unsigned long long)leaked,
+		       (unsigned long long)a);
+		kiln_stop_profiling(10000);
+		printf("lib-alloc-app: done\n");
+		return 0;
+	}
 	/* interleaved, 1 MiB at a time, in the ratio 5:3:2 */
 	for (uint64_t mib = 0; mib * 1024 * 1024 < total; mib++) {
 		unsigned k = (unsigned)(mib % 10);
