@@ -4,6 +4,8 @@
  *
  * The profiler reads its configuration from the environment: here the program sets its own
  * service, environment and version before starting it (a deployment would set them).
+ * `DD_PROFILING_NATIVE_PRESET=cpu_live_heap ./kiln-example` also profiles its allocations
+ * (see docs/library.md).
  */
 #include <kiln.h>
 #include <stdio.h>
