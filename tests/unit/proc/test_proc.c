@@ -148,6 +148,27 @@ static int copy_file(const char *from, const char *to)
 	return system(cmd);
 }
 
+/* The start of the first executable mapping in MAPS whose line holds NAME (the line is left
+ * in line), or 0. */
+static unsigned long long first_exec_mapping(const char *maps, const char *name, char *line,
+					     size_t size)
+{
+	unsigned long long start = 0;
+	FILE *f = fopen(maps, "r");
+	while (f && fgets(line, (int)size, f)) {
+		unsigned long long s, e;
+		char perms[8];
+		if (sscanf(line, "%llx-%llx %7s", &s, &e, perms) == 3 && perms[2] == 'x' &&
+		    strstr(line, name)) {
+			start = s;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return start;
+}
+
 /* A binary deleted after it started is still read through /proc/PID/map_files. */
 static void test_deleted_binary(void)
 {
@@ -162,36 +183,27 @@ static void test_deleted_binary(void)
 		execl(path, "sleeper", "30", (char *)NULL);
 		_exit(127);
 	}
-	/* Wait until the child runs the copy. */
-	char exe_link[64], target[512];
+	/* Wait until the child runs the copy: /proc/PID/exe changes during execve before the
+	 * ELF loader has mapped the binary, so wait for its executable mapping too. */
+	char exe_link[64], target[512], maps[64], line[1024];
+	unsigned long long start = 0;
 	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
-	for (int i = 0; i < 500; i++) {
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	for (int i = 0; i < 500 && !start; i++) {
 		ssize_t n = readlink(exe_link, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
 		if (!strcmp(target, path))
-			break;
-		usleep(10000);
+			start = first_exec_mapping(maps, "sleeper", line, sizeof(line));
+		if (!start)
+			usleep(10000);
 	}
 	CHECK_STR_EQ(target, path);
+	CHECK(start != 0);
 	unlink(path);
 	rmdir(dir);
 
-	/* Its first executable mapping. */
-	char maps[64], line[1024];
-	unsigned long long start = 0;
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
-	FILE *f = fopen(maps, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long long s, e;
-		char perms[8];
-		if (sscanf(line, "%llx-%llx %7s", &s, &e, perms) == 3 && perms[2] == 'x' &&
-		    strstr(line, "sleeper")) {
-			start = s;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
+	/* Its first executable mapping, now of a deleted file. */
+	start = first_exec_mapping(maps, "sleeper", line, sizeof(line));
 	CHECK(start != 0);
 	CHECK(strstr(line, "(deleted)") != NULL);
 
