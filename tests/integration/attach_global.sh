@@ -12,9 +12,7 @@ fi
 
 # Three busy processes, each with its own hot function.
 # (a high --maximum-pids: the machine running the tests may be busy with many processes)
-"$KILN" run --global --maximum-pids 5000 --output-dir "$T/g" -u 1 -e "sCPU freq=199" 2>"$T/g.err" &
-KPID=$!
-sleep 0.5
+kiln_attach "$T/g.err" --global --maximum-pids 5000 --output-dir "$T/g" -u 1 -e "sCPU freq=199"
 "$W/attach-busy" alpha 3 & PA=$!
 "$W/attach-busy" beta 3 & PB=$!
 "$W/attach-busy" gamma 3 & PC=$!
@@ -42,9 +40,7 @@ done
 ls "$T/g"/kiln-"$KPID"-*.pprof >/dev/null 2>&1 && fail "kiln profiled itself"
 
 # A burst of short-lived processes: memory stays bounded (exited processes are forgotten).
-"$KILN" run --global --maximum-pids 5000 --output-dir "$T/b" -u 0.5 -e "sCPU freq=999" 2>"$T/b.err" &
-KPID=$!
-sleep 0.5
+kiln_attach "$T/b.err" --global --maximum-pids 5000 --output-dir "$T/b" -u 0.5 -e "sCPU freq=999"
 "$W/attach-busy" burst 3000
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$KPID/status")
 kill -INT "$KPID"
@@ -63,9 +59,7 @@ echo "burst: $n attach-busy profiles, profiler VmHWM $hwm KiB (limit $limit)"
 
 # --maximum-pids 1: one process has its own profile per period, the rest are folded into
 # "[maximum pids]".
-"$KILN" run --global --maximum-pids 1 --output-dir "$T/m" -u 5 2>"$T/m.err" &
-KPID=$!
-sleep 0.3
+kiln_attach "$T/m.err" --global --maximum-pids 1 --output-dir "$T/m" -u 5
 "$W/attach-busy" alpha 1 & PA=$!
 "$W/attach-busy" beta 1 & PB=$!
 wait $PA $PB

@@ -9,9 +9,8 @@ require_perf
 "$W/attach-threads" 8 "$T/tids" >"$T/target.out" &
 TPID=$!
 sleep 0.5
-"$KILN" run --pid "$TPID" --output-dir "$T/out" -u 1 -e "sCPU freq=199" 2>"$T/kiln.err" &
-KPID=$!
-sleep 1
+kiln_attach "$T/kiln.err" --pid "$TPID" --output-dir "$T/out" -u 1 -e "sCPU freq=199"
+sleep 0.5
 kill -USR1 "$TPID" # from now on the target creates new threads
 sleep 2.5
 kill -INT "$KPID"

@@ -39,6 +39,22 @@ kiln_run() {
 	check_clean "$T/stderr"
 }
 
+# kiln_attach ERRFILE ARGS...: starts `kiln run ARGS` (an attach: --pid or --global) in the
+# background, its pid in KPID and its stderr in ERRFILE, and returns once its perf events are
+# enabled (the profiler writes "R" to KILN_READY_FD then), so that nothing the test does next
+# can happen before kiln watches. Fails if kiln exits or is not ready within 120 s.
+kiln_attach() {
+	local err=$1 fifo r=""
+	shift
+	fifo=$(mktemp -u "$T/ready.XXXXXX")
+	mkfifo "$fifo"
+	KILN_READY_FD=9 "$KILN" run "$@" 9>"$fifo" 2>"$err" &
+	KPID=$!
+	read -r -t 120 -n 1 r <"$fifo" || true
+	rm -f "$fifo"
+	[ "$r" = R ] || { cat "$err" >&2; fail "kiln run $* did not get ready"; }
+}
+
 # Fails on sanitizer reports or kiln errors in a log.
 check_clean() {
 	if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:|kiln: error" "$1"; then
