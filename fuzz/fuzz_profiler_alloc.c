@@ -12,6 +12,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static volatile uint64_t sink;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int quiet;
@@ -42,7 +44,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int round = 0; round < 3; round++) {
 		alloc_source_fill(s, now);
 		struct alloc_record rec;
-		volatile uint64_t sink = 0;
 		for (size_t i = 0; alloc_source_get(s, i, &rec); i++) {
 			sink += rec.time + rec.pid + rec.addr;
 			if (rec.type == ALLOC_RING_ALLOC && rec.alloc->stack_len)
