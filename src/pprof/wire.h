@@ -27,20 +27,20 @@ static inline int wire_get_varint(const uint8_t **pp, const uint8_t *end, uint64
 		*pp = p + 1;
 		return 0;
 	}
+	/* At most ten bytes, and no further than end: one bound, no per-byte checks. */
+	size_t avail = p < end ? (size_t)(end - p) : 0;
+	unsigned max = avail < 10 ? (unsigned)avail : 10;
 	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 70; shift += 7) {
-		if (p >= end)
-			return -1;
-		uint8_t b = *p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
+	for (unsigned i = 0; i < max; i++) {
+		uint8_t b = p[i];
+		v |= (uint64_t)(b & 0x7f) << (7 * i);
 		if (!(b & 0x80)) {
 			*out = v;
-			*pp = p;
+			*pp = p + i + 1;
 			return 0;
 		}
 	}
-	return -2;
+	return max == 10 ? -2 : -1;
 }
 
 static inline size_t wire_varint_size(uint64_t v)
