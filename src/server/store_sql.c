@@ -487,7 +487,9 @@ static int put_pprof(struct put *pu, int64_t profile_id, const char *attachment,
 {
 	struct sqlstore *st = pu->st;
 	size_t ntypes = p->sample_types.len;
-	struct hmap loc_cache;		     /* location id -> offset+1 in loc_frames */
+	size_t nlocs = p->locations.len;
+	/* per location (array index; nlocs for an unknown id): offset+1 in loc_frames */
+	uint64_t *loc_cache = NULL;
 	VEC(uint64_t) loc_frames = VEC_INIT; /* n, then ids (innermost first) */
 	VEC(uint64_t) fns = VEC_INIT;
 	struct hmap *sums = NULL;
@@ -495,11 +497,11 @@ static int put_pprof(struct put *pu, int64_t profile_id, const char *attachment,
 	struct buf blob = BUF_INIT;
 	int rc = 0;
 
-	hmap_init(&loc_cache, 0);
 	if (ntypes == 0)
 		goto out;
 	sums = calloc(ntypes, sizeof(*sums));
-	if (!sums) {
+	loc_cache = calloc(nlocs + 1, sizeof(*loc_cache));
+	if (!sums || !loc_cache) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -517,9 +519,10 @@ static int put_pprof(struct put *pu, int64_t profile_id, const char *attachment,
 		 * (the last one) first. */
 		for (size_t k = s->nlocations; k-- > 0 && rc == 0;) {
 			uint64_t lid = s->location_ids[k];
-			uint64_t *off = hmap_get(&loc_cache, lid);
-			if (!off) {
-				const struct pprof_location *loc = pprof_location_by_id(p, lid);
+			const struct pprof_location *loc = pprof_location_by_id(p, lid);
+			uint64_t *off =
+			    &loc_cache[loc ? (size_t)(loc - p->locations.items) : nlocs];
+			if (!*off) {
 				size_t start = loc_frames.len;
 				size_t nl = loc ? loc->nlines : 0;
 				rc = vec_push(&loc_frames, (uint64_t)(nl ? nl : 1));
@@ -532,16 +535,15 @@ static int put_pprof(struct put *pu, int64_t profile_id, const char *attachment,
 					if (rc == 0)
 						rc = vec_push(&loc_frames, fid);
 				}
-				if (rc == 0)
-					rc = hmap_put(&loc_cache, lid, start + 1);
 				if (rc < 0)
 					break;
-				off = hmap_get(&loc_cache, lid);
+				*off = start + 1;
 			}
 			size_t o = (size_t)*off - 1;
 			size_t nl = (size_t)loc_frames.items[o];
+			rc = vec_reserve(&fns, fns.len + nl);
 			for (size_t li = nl; li-- > 0 && rc == 0;)
-				rc = vec_push(&fns, loc_frames.items[o + 1 + li]);
+				fns.items[fns.len++] = loc_frames.items[o + 1 + li];
 		}
 		if (rc < 0)
 			break;
@@ -616,7 +618,7 @@ out:
 			hmap_release(&sums[t]);
 		free(sums);
 	}
-	hmap_release(&loc_cache);
+	free(loc_cache);
 	vec_release(&loc_frames);
 	vec_release(&fns);
 	vec_release(&pairs);
