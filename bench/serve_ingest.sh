@@ -39,16 +39,21 @@ url="http://127.0.0.1:$port/profiling/v1/input"
 "$work/client" "$url" "$fx/request.body" "$ct" "$conc" 200 >/dev/null
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$spid/stat"; }
 minflt() { awk '{print $10}' "/proc/$spid/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$spid/stat"; }
 echo "kiln serve ingest: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), server threads $threads, $conc concurrent clients"
 t0=$(cpu_ticks)
+s0=$(sys_ticks)
 f0=$(minflt)
 "$work/client" "$url" "$fx/request.body" "$ct" "$conc" "$total"
 t1=$(cpu_ticks)
+s1=$(sys_ticks)
 f1=$(minflt)
 hz=$(getconf CLK_TCK)
 awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$total" 'BEGIN {
 	printf "server CPU %.2f s = %.2f ms per upload (=> at most %.0f uploads/s per core)\n",
 		t / hz, 1000 * t / hz / n, n / (t / hz) }'
+awk -v t="$((s1 - s0))" -v hz="$hz" -v n="$total" 'BEGIN {
+	printf "of which system (kernel) CPU %.2f ms per upload\n", 1000 * t / hz / n }'
 echo "server page faults per upload: $(((f1 - f0) / total))"
 ps -o rss= -p "$spid" | awk '{printf "server RSS %.1f MiB\n", $1/1024}'
 du -sh "$work/data" | awk '{print "store size after " '"$((total + 200))"' " uploads: " $1}'
