@@ -9,9 +9,12 @@
  * the repeated messages and, inside each sample, the location ids, values and labels. The
  * second decodes everything else, writing sample arrays straight into one block of the
  * profile's arena sized by those counts: no allocation and no copy per sample. Fresh memory
- * is most of the cost on large profiles, so that block asks for huge pages. Memory use is
- * bounded by a multiple of the input size (at most ~50x, for a profile made only of empty
- * samples or locations; real profiles take 3-5x).
+ * is most of the cost on large profiles, so that block asks for huge pages. The fields,
+ * samples and labels producers actually write (one-byte tags, packed ids, varint labels) are
+ * decoded inline; anything else, valid or not, goes through the general field reader, which
+ * is also the only place that words errors. Memory use is bounded by a multiple of the
+ * input size (at most ~50x, for a profile made only of empty samples or locations; real
+ * profiles take 3-5x).
  */
 #include <errno.h>
 #include <inttypes.h>
