@@ -1,11 +1,14 @@
 /*
- * kiln_bench_alloc_app THREADS ROUNDS: an allocation-heavy program with a fixed amount of work,
+ * kiln_bench_alloc_app THREADS ROUNDS [PASSES]: an allocation-heavy program with a fixed amount of work,
  * for bench/alloc_slowdown.sh (kiln's allocation profiling against no profiler and against
  * heaptrack). Each thread keeps 4,096 live objects and, every round, replaces one chosen by a
- * xorshift generator with a new one of a size drawn from a skewed distribution (mostly 16 B to
- * 512 B, sometimes up to 64 KiB, as a service's request handling does), writes into it and
- * reads an older one. About 10 M allocations per second per thread on this machine: a worst
- * case for an allocation hook. Prints a checksum so the work cannot be optimised away.
+ * xorshift generator with a new small one (90 % of 16–128 B, 10 % up to 1 KiB: the many
+ * small allocations of a service's request handling), fills it, and reads an older one.
+ * Over 10 M allocations per second per thread on this machine, with little else to do: a
+ * worst case for an allocation hook. With PASSES > 0 each new object is also read PASSES
+ * times (an FNV-1a hash of its bytes): a program that uses what it allocates, still at
+ * millions of allocations per second per thread. Prints a checksum so the work cannot be
+ * optimised away.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -17,6 +20,7 @@
 
 struct worker {
 	long rounds;
+	int passes;
 	uint64_t seed;
 	uint64_t sum;
 };
@@ -32,11 +36,9 @@ static uint64_t next(uint64_t *s)
 static size_t draw_size(uint64_t r)
 {
 	unsigned k = (unsigned)(r & 1023);
-	if (k < 900)
-		return 16 + (r >> 10) % 497; /* 16..512 */
-	if (k < 1015)
-		return 512 + (r >> 10) % 3585; /* ..4 KiB */
-	return 4096 + (r >> 10) % 61441; /* ..64 KiB */
+	if (k < 922)
+		return 16 + (r >> 10) % 113; /* 16..128 */
+	return 128 + (r >> 10) % 897;	     /* ..1 KiB */
 }
 
 static void *work(void *arg)
@@ -54,8 +56,14 @@ static void *work(void *arg)
 		unsigned char *p = malloc(n);
 		if (!p)
 			abort();
-		p[0] = (unsigned char)r;
+		memset(p, (int)(r >> 56), n);
 		p[n - 1] = (unsigned char)i;
+		for (int k = 0; k < w->passes; k++) {
+			uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)k;
+			for (size_t j = 0; j < n; j++)
+				h = (h ^ p[j]) * 0x100000001b3ULL;
+			sum += h;
+		}
 		live[slot] = p;
 		unsigned char *o = live[(slot * 31 + 7) % LIVE];
 		if (o)
@@ -72,14 +80,15 @@ int main(int argc, char **argv)
 {
 	int threads = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 2;
 	long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 20000000;
-	if (threads < 1 || threads > 64 || rounds < 1) {
-		fprintf(stderr, "usage: kiln_bench_alloc_app THREADS ROUNDS\n");
+	int passes = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 0;
+	if (threads < 1 || threads > 64 || rounds < 1 || passes < 0) {
+		fprintf(stderr, "usage: kiln_bench_alloc_app THREADS ROUNDS [PASSES]\n");
 		return 2;
 	}
 	pthread_t tid[64];
 	struct worker w[64];
 	for (int t = 0; t < threads; t++) {
-		w[t] = (struct worker){.rounds = rounds, .seed = 0x9e3779b97f4a7c15ULL * (uint64_t)(t + 1)};
+		w[t] = (struct worker){.rounds = rounds, .passes = passes, .seed = 0x9e3779b97f4a7c15ULL * (uint64_t)(t + 1)};
 		if (pthread_create(&tid[t], NULL, work, &w[t]))
 			return 1;
 	}

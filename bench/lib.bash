@@ -11,13 +11,21 @@ bench_write_section() {
 	local res=$1 title=$2 sec=$3 tmp
 	[ -f "$res" ] || printf '# kiln benchmark results\n\n' >"$res"
 	tmp=$(mktemp)
+	# The section is printed without its trailing blank lines, then one blank line.
 	awk -v sec="$sec" -v h="## $title" '
-		$0 == h {skip=1; while ((getline l < sec) > 0) print l; done=1; next}
+		function put(  n, i, l) {
+			n = 0
+			while ((getline l < sec) > 0) lines[++n] = l
+			while (n > 0 && lines[n] == "") n--
+			for (i = 1; i <= n; i++) print lines[i]
+			print ""
+			done = 1
+		}
+		$0 == h {skip=1; put(); next}
 		skip && /^## / {skip=0}
 		!skip {print}
 		{last=$0}
-		END {if (!done) {if (last != "") print ""; while ((getline l < sec) > 0) print l}}' \
-		"$res" >"$tmp"
+		END {if (!done) {if (last != "") print ""; put()}}' "$res" >"$tmp"
 	cp "$tmp" "$res"
 	rm -f "$tmp"
 }

@@ -15,8 +15,10 @@
 #           /usr/bin/time -f "%e %U %S %M", medians of RUNS runs.
 #   then bench/profiler.sh (kiln run overhead), bench/perf_compare.sh (kiln run vs perf record),
 #   bench/unwind.sh (unwinder), bench/serve_ingest.sh
-#   and bench/serve_query.sh (kiln serve), bench/alloc.sh (allocation hooks).
+#   and bench/serve_query.sh (kiln serve), bench/alloc.sh (allocation hooks),
+#   bench/alloc_slowdown.sh (allocation profiling vs none vs heaptrack).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$src/bench/RESULTS.md
@@ -117,19 +119,7 @@ cat "$work/section.md"
 # Replace only this benchmark's section of RESULTS.md (up to the next "## " heading); the
 # other sections belong to the scripts below.
 [[ -f $out ]] || printf '# kiln benchmark results\n\n' >"$out"
-python3 - "$out" "$work/section.md" <<'PY'
-import sys
-path, new = sys.argv[1], open(sys.argv[2]).read().rstrip() + "\n\n"
-text = open(path).read()
-head = "## report: kiln report vs go tool pprof"
-i = text.find(head)
-if i < 0:
-    text = text.rstrip() + "\n\n" + new
-else:
-    j = text.find("\n## ", i + len(head))
-    text = text[:i] + new + (text[j + 1:] if j >= 0 else "")
-open(path, "w").write(text)
-PY
+bench_write_section "$out" "report: kiln report vs go tool pprof" "$work/section.md"
 
 # The other benchmarks, each writing its own section.
 if [[ ${BENCH_ONLY_REPORT:-0} != 1 ]]; then
@@ -139,4 +129,5 @@ if [[ ${BENCH_ONLY_REPORT:-0} != 1 ]]; then
 	"$src/bench/serve_ingest.sh" "$build"
 	"$src/bench/serve_query.sh" "$build"
 	"$src/bench/alloc.sh" "$build"
+	"$src/bench/alloc_slowdown.sh" "$build" --write
 fi
