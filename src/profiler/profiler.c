@@ -99,7 +99,7 @@ struct profiler {
 	uint32_t *ids;
 	size_t ids_cap;
 	struct profiler_stats stats;
-	uint32_t sample_hist[1025]; /* per-sample processing time, 100 ns buckets (last: more) */
+	uint64_t sample_hist[1025]; /* per-sample processing time, 100 ns buckets (last: more) */
 	char tags[2048];
 	char target_name[64]; /* for the service tag and file names when no command is run */
 
@@ -755,6 +755,13 @@ static void add_alloc(struct profiler *p, const struct alloc_record *rec)
 	}
 }
 
+/* Counts the time since t0 in a histogram of 100 ns buckets (the last one: 102.4 µs and more). */
+static void hist_add_since(uint64_t hist[1025], uint64_t t0)
+{
+	uint64_t b = (now_ns(CLOCK_MONOTONIC) - t0) / 100;
+	hist[b < 1024 ? b : 1024]++;
+}
+
 static void process_alloc(struct profiler *p, size_t index)
 {
 	struct alloc_record rec;
@@ -764,8 +771,7 @@ static void process_alloc(struct profiler *p, size_t index)
 	case ALLOC_RING_ALLOC: {
 		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 		add_alloc(p, &rec);
-		uint64_t b = (now_ns(CLOCK_MONOTONIC) - t0) / 100;
-		p->alloc_hist[b < 1024 ? b : 1024]++;
+		hist_add_since(p->alloc_hist, t0);
 		break;
 	}
 	case ALLOC_RING_FREE:
@@ -825,8 +831,7 @@ static void process_record(struct profiler *p, const uint8_t *data, size_t len)
 	case PERF_REC_SAMPLE: {
 		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 		add_sample(p, &r);
-		uint64_t b = (now_ns(CLOCK_MONOTONIC) - t0) / 100;
-		p->sample_hist[b < 1024 ? b : 1024]++;
+		hist_add_since(p->sample_hist, t0);
 		break;
 	}
 	case PERF_REC_MMAP:
