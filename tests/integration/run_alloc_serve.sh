@@ -5,24 +5,17 @@
 # live-heap totals that match what the program did.
 set -euo pipefail
 . "$KILN_SOURCE_DIR/tests/integration/workloads/run_lib.bash"
+. "$KILN_SOURCE_DIR/tests/integration/workloads/serve_lib.bash"
 require_perf
 
-spid=
 cleanup() {
-	[ -n "$spid" ] && kill -9 "$spid" 2>/dev/null || true
+	serve_kill_all
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
-"$KILN" serve --listen 127.0.0.1:0 --store "$T/data" --log_mode "$T/serve.log" &
-spid=$!
-port=
-for _ in $(seq 1 200); do
-	port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$T/serve.log" 2>/dev/null || true)
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || { cat "$T/serve.log"; fail "kiln serve did not start"; }
+serve_start "$T/serve.log" --store "$T/data"
+spid=$SERVE_PID port=$SERVE_PORT
 
 set +e
 "$KILN" run -S alloc-e2e -E it -U "http://127.0.0.1:$port" -u 1 --fail-on-error \

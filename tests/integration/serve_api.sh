@@ -6,12 +6,12 @@
 #  - the timeline and the bad-request paths answer as documented in docs/api.md.
 set -euo pipefail
 
+. "$KILN_SOURCE_DIR/tests/integration/workloads/serve_lib.bash"
 work=$(mktemp -d)
 chmod 711 "$work"
-pids=()
 pg_started=0
 cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	serve_kill_all
 	if [ "$pg_started" = 1 ]; then bash "$KILN_SOURCE_DIR/tests/integration/pg/pg.sh" stop "$work/pg"; fi
 	rm -rf "$work"
 }
@@ -21,20 +21,8 @@ ctype="multipart/form-data; boundary=0543be709ca4dd10"
 
 # start_server LOG ARGS…: kiln serve on a free port; sets $pid and $port.
 start_server() {
-	local log=$1
-	shift
-	"$KILN_BIN" serve --listen 127.0.0.1:0 --log_mode "$log" "$@" &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 1 400); do
-		port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$log" 2>/dev/null || true)
-		[ -n "$port" ] && return 0
-		kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "kiln serve died"; exit 1; }
-		sleep 0.05
-	done
-	cat "$log"
-	echo "kiln serve did not start"
-	exit 1
+	serve_start "$@"
+	pid=$SERVE_PID port=$SERVE_PORT
 }
 
 upload() { # PORT

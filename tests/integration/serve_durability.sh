@@ -4,27 +4,20 @@
 # is there (an upload is acknowledged only after the store committed it).
 set -euo pipefail
 
+. "$KILN_SOURCE_DIR/tests/integration/workloads/serve_lib.bash"
 work=$(mktemp -d)
-pids=()
+cpid=
 cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	serve_kill_all
+	[ -z "$cpid" ] || kill -9 "$cpid" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
 client="python3 $KILN_SOURCE_DIR/tests/integration/serve_durability_client.py"
 
-start_server() {
-	local log=$1
-	"$KILN_BIN" serve --listen "127.0.0.1:$2" --store "$work/data" --log_mode "$log" &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 1 400); do
-		grep -q "listening on" "$log" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "kiln serve died"; exit 1; }
-		sleep 0.05
-	done
-	echo "kiln serve did not start"
-	exit 1
+start_server() { # LOG PORT: the server on the store of both runs; sets $pid
+	serve_start "$1" --listen "127.0.0.1:$2" --store "$work/data"
+	pid=$SERVE_PID
 }
 
 # A port for both runs: the second server must come back where the client looks.
@@ -33,7 +26,6 @@ start_server "$work/run1.log" "$port"
 
 $client upload "127.0.0.1:$port" "$work/acked" &
 cpid=$!
-pids+=("$cpid")
 # Let a good number of uploads through, then crash the server mid-stream.
 for _ in $(seq 1 600); do
 	n=$(wc -l <"$work/acked" 2>/dev/null || echo 0)

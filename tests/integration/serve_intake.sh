@@ -5,10 +5,10 @@
 # agent endpoints tracers call; API keys; the Unix socket; graceful shutdown on SIGTERM.
 set -euo pipefail
 
+. "$KILN_SOURCE_DIR/tests/integration/workloads/serve_lib.bash"
 work=$(mktemp -d)
-pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	serve_kill_all
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -16,20 +16,8 @@ client="python3 $KILN_SOURCE_DIR/tests/integration/serve_intake_client.py"
 
 # start_server LOG ARGS…: starts kiln serve on a free port; sets $pid and $port.
 start_server() {
-	local log=$1
-	shift
-	"$KILN_BIN" serve --listen 127.0.0.1:0 --log_mode "$log" "$@" &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 1 200); do
-		port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$log" 2>/dev/null || true)
-		[ -n "$port" ] && return 0
-		kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "kiln serve died"; exit 1; }
-		sleep 0.05
-	done
-	cat "$log"
-	echo "kiln serve did not start"
-	exit 1
+	serve_start "$@"
+	pid=$SERVE_PID port=$SERVE_PORT
 }
 
 echo "== main suite"

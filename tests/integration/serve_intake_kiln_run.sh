@@ -5,23 +5,16 @@
 # CPU sample types, and a CPU measure within what one busy thread can use.
 set -euo pipefail
 
+. "$KILN_SOURCE_DIR/tests/integration/workloads/serve_lib.bash"
 work=$(mktemp -d)
-spid=
 cleanup() {
-	[ -n "$spid" ] && kill -9 "$spid" 2>/dev/null || true
+	serve_kill_all
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$KILN_BIN" serve --listen 127.0.0.1:0 --store "$work/data" --log_mode "$work/serve.log" &
-spid=$!
-port=
-for _ in $(seq 1 200); do
-	port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$work/serve.log" 2>/dev/null || true)
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || { cat "$work/serve.log"; echo "kiln serve did not start"; exit 1; }
+serve_start "$work/serve.log" --store "$work/data"
+spid=$SERVE_PID port=$SERVE_PORT
 
 # A 5-second busy loop, two upload periods of 2 s plus the final flush.
 "$KILN_BIN" run -S e2e-svc -E it -U "http://127.0.0.1:$port" -u 2 --fail-on-error -- \
