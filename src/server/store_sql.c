@@ -892,8 +892,9 @@ static void q_order(struct sqlq *q, const struct store_sort *sort, const char *c
 	    [STORE_SORT_RUNTIME] = "p.runtime",
 	    [STORE_SORT_LANGUAGE] = "p.language",
 	    [STORE_SORT_FAMILY] = "p.family",
-	    [STORE_SORT_TAG] = "(SELECT t.value FROM tags t WHERE t.profile_id = p.id AND "
-			       "t.key = ? ORDER BY t.seq LIMIT 1)",
+	    /* parenthesised: one string split over two lines, not two elements */
+	    [STORE_SORT_TAG] = ("(SELECT t.value FROM tags t WHERE t.profile_id = p.id AND "
+				"t.key = ? ORDER BY t.seq LIMIT 1)"),
 	};
 	struct store_sort def = {.by = STORE_SORT_TIME, .asc = false};
 	if (!sort)
