@@ -1,10 +1,12 @@
 #!/bin/bash
 # kiln serve ingest throughput: uploads/s of the real dd-trace-js upload (24 KiB body, three
 # gzip pprof attachments) from several concurrent keep-alive clients, into the default SQLite
-# store, each upload decoded and committed before its 200.
+# store (WAL, synchronous=FULL) or a throwaway local PostgreSQL 15 (STORE=postgres, fsync on,
+# unix socket), each upload decoded and committed before its 200.
 #
 #	bench/serve_ingest.sh [BUILD_DIR]      (default: build)
-# Environment: CONCURRENCY (8), TOTAL (3000), THREADS (server --threads, 4).
+# Environment: CONCURRENCY (8), TOTAL (3000), THREADS (server --threads, 4),
+# STORE (sqlite or postgres; default sqlite).
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,17 +18,30 @@ total=${TOTAL:-3000}
 threads=${THREADS:-4}
 fx=$src/tests/fixtures/dd-trace-js/node22-gzip-periodic
 
+store_kind=${STORE:-sqlite}
+
 work=$(mktemp -d)
+chmod 711 "$work" # the PostgreSQL server's own user reaches its directory inside
 spid=
+pg=
 cleanup() {
 	[ -n "$spid" ] && kill "$spid" 2>/dev/null || true
+	[ -z "$pg" ] || bash "$src/tests/integration/pg/pg.sh" stop "$work/pg"
 	rm -rf "$work"
 }
 trap cleanup EXIT
+case $store_kind in
+sqlite) store=$work/data ;;
+postgres)
+	store=$(KILN_PG_FSYNC=on bash "$src/tests/integration/pg/pg.sh" start "$work/pg")
+	pg=1
+	;;
+*) echo "STORE must be sqlite or postgres" >&2; exit 2 ;;
+esac
 
 cc -O2 -o "$work/client" "$src/bench/serve_ingest_client.c" $(pkg-config --cflags --libs libcurl)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$kiln" serve --listen "127.0.0.1:$port" --store "$work/data" --threads "$threads" \
+"$kiln" serve --listen "127.0.0.1:$port" --store "$store" --threads "$threads" \
 	--log_mode "$work/serve.log" --log_level warn &
 spid=$!
 for _ in $(seq 1 200); do
@@ -40,7 +55,7 @@ url="http://127.0.0.1:$port/profiling/v1/input"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$spid/stat"; }
 minflt() { awk '{print $10}' "/proc/$spid/stat"; }
 sys_ticks() { awk '{print $15}' "/proc/$spid/stat"; }
-echo "kiln serve ingest: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), server threads $threads, $conc concurrent clients"
+echo "kiln serve ingest ($store_kind): $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), server threads $threads, $conc concurrent clients"
 t0=$(cpu_ticks)
 s0=$(sys_ticks)
 f0=$(minflt)
@@ -56,4 +71,5 @@ awk -v t="$((s1 - s0))" -v hz="$hz" -v n="$total" 'BEGIN {
 	printf "of which system (kernel) CPU %.2f ms per upload\n", 1000 * t / hz / n }'
 echo "server page faults per upload: $(((f1 - f0) / total))"
 ps -o rss= -p "$spid" | awk '{printf "server RSS %.1f MiB\n", $1/1024}'
-du -sh "$work/data" | awk '{print "store size after " '"$((total + 200))"' " uploads: " $1}'
+[ "$store_kind" = postgres ] ||
+	du -sh "$work/data" | awk '{print "store size after " '"$((total + 200))"' " uploads: " $1}'

@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL cluster for kiln's storage tests.
 #   pg.sh start DIR   initdb + start in DIR (unix socket in DIR only, no TCP); prints the URL
 #   pg.sh stop DIR    stops it (the caller removes DIR)
+# KILN_PG_FSYNC=on keeps fsync on (benchmarks); tests run with fsync off.
 # initdb refuses to run as root, so as root the cluster runs as the "postgres" user (or
 # "nobody") in a directory it owns.
 set -euo pipefail
@@ -30,7 +31,7 @@ start)
 	# A port number only names the socket file; with listen_addresses='' nothing binds TCP.
 	port=$(( 20000 + RANDOM % 20000 ))
 	as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 60 \
-		-o "-p $port -k $dir -c listen_addresses= -c fsync=off -c max_connections=50" \
+		-o "-p $port -k $dir -c listen_addresses= -c fsync=${KILN_PG_FSYNC:-off} -c max_connections=50" \
 		start >/dev/null || { cat "$dir/pg.log" >&2; exit 1; }
 	as_owner "$BIN/createdb" -h "$dir" -p "$port" -U kiln kiln
 	echo "postgresql://kiln@/kiln?host=$dir&port=$port"
