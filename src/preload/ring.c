@@ -179,6 +179,10 @@ int alloc_ring_read(struct alloc_ring *r, struct alloc_ring_event *ev)
 		uint64_t head = __atomic_load_n(&r->h->head, __ATOMIC_ACQUIRE);
 		if (pos >= head)
 			return 0;
+		/* Writers never reserve more than the ring holds: a head further ahead is a
+		 * scribbled header, and reading on would go round the ring forever. */
+		if (head - r->tail > size)
+			return -EBADMSG;
 		uint64_t off = pos & (size - 1);
 		uint64_t *wp = (uint64_t *)(r->data + off);
 		uint64_t word = __atomic_load_n(wp, __ATOMIC_ACQUIRE);
@@ -187,7 +191,7 @@ int alloc_ring_read(struct alloc_ring *r, struct alloc_ring_event *ev)
 		uint32_t len = (uint32_t)word;
 		uint32_t type = (uint32_t)(word >> 32) & 0xffff;
 		if ((word >> 48) != ALLOC_RING_MAGIC16 || len < 8 || (len & 7) ||
-		    len > size - off || len > head - pos)
+		    len > size - off || len > head - pos || r->unread + len > size)
 			return -EBADMSG;
 		r->unread += len;
 		memset(ev, 0, sizeof(*ev));
