@@ -50,8 +50,8 @@ static int serve_plugin_main(int argc, char **argv)
 				snprintf(tried, sizeof(tried), "%s: %s", path, dlerror());
 		}
 		if (!lib && !tried[0])
-			snprintf(tried, sizeof(tried), "no libkiln-serve.so in %s or %s/../lib/kiln",
-				 exe, exe);
+			snprintf(tried, sizeof(tried),
+				 "no libkiln-serve.so in %s or %s/../lib/kiln", exe, exe);
 	}
 	int (*fn)(int, char **) = NULL;
 	if (lib)
@@ -59,9 +59,9 @@ static int serve_plugin_main(int argc, char **argv)
 	if (!fn) {
 		fprintf(stderr,
 			"kiln serve: cannot load the server module: %s\n"
-			"kiln serve: it is built with kiln and installed as PREFIX/lib/kiln/"
-			"libkiln-serve.so by 'make install'; set KILN_SERVE_PLUGIN=PATH to use another "
-			"copy\n",
+			"kiln serve: it is built with kiln and installed as "
+			"PREFIX/lib/kiln/libkiln-serve.so by 'make install';\n"
+			"kiln serve: set KILN_SERVE_PLUGIN=PATH to use another copy\n",
 			lib ? "libkiln-serve.so has no kiln_serve_plugin_main" : tried);
 		return 1;
 	}
@@ -80,7 +80,8 @@ static const struct subcommand subcommands[] = {
 	{"run", run_main, "run a program under the profiler, or attach (--pid, --global)"},
 #endif
 #ifdef KILN_HAVE_SERVER
-	{"serve", serve_plugin_main, "receive, store and show profiles (Datadog-compatible intake + UI)"},
+	{"serve", serve_plugin_main,
+	 "receive, store and show profiles (Datadog-compatible intake + UI)"},
 #endif
 #ifdef KILN_HAVE_REPORT
 	{"report", report_main, "print or render pprof files: top, tree, folded stacks, HTML"},
