@@ -573,10 +573,39 @@ static struct aggregator *global_agg(struct profiler *p, int pid)
 	return sl.agg;
 }
 
+/* Appends the marker frame for a walk that stopped early, or folds the root side into
+ * "[N frames omitted]" beyond --max-frames, as for CPU samples. */
+static size_t end_stack(struct profiler *p, size_t n, enum unwind_status status)
+{
+	size_t max = p->opts->max_frames;
+	if (n > max || status == UNWIND_MAX_FRAMES) {
+		char name[64];
+		size_t keep = n > max ? max - 1 : n;
+		snprintf(name, sizeof(name), "[%zu%s frames omitted]", n - keep,
+			 status == UNWIND_MAX_FRAMES ? "+" : "");
+		n = keep;
+		p->ids[n++] = aggregator_frame_synthetic(p->agg, name);
+	} else if (status_frame(status)) {
+		p->ids[n++] = aggregator_frame_synthetic(p->agg, status_frame(status));
+	}
+	return n;
+}
+
+/* Interns the unwound user frames uframes[from, nu) into p->ids after the n already there. */
+static size_t add_user_frames(struct profiler *p, int pid, size_t from, size_t nu, size_t n)
+{
+	for (size_t i = from; i < nu; i++) {
+		const struct unwind_frame *f = &p->uframes[i];
+		p->ids[n++] = f->elf
+				  ? aggregator_frame_elf(p->agg, f->elf, f->elf_addr, f->pc, f->map)
+				  : aggregator_frame_pc(p->agg, pid, f->pc, f->map);
+	}
+	return n;
+}
+
 static void add_sample(struct profiler *p, const struct perf_record *r)
 {
 	const struct perf_sample *s = &r->sample;
-	size_t max = p->opts->max_frames;
 	size_t n = 0;
 	int pid = (int)r->id.pid, tid = (int)r->id.tid;
 	enum unwind_status status = UNWIND_OK;
@@ -610,23 +639,9 @@ static void add_sample(struct profiler *p, const struct perf_record *r)
 	}
 	if (status < 8)
 		p->stats.unwind_status[status]++;
-	for (size_t i = 0; i < nu; i++) {
-		const struct unwind_frame *f = &p->uframes[i];
-		p->ids[n++] = f->elf
-				  ? aggregator_frame_elf(p->agg, f->elf, f->elf_addr, f->pc, f->map)
-				  : aggregator_frame_pc(p->agg, pid, f->pc, f->map);
-	}
+	n = add_user_frames(p, pid, 0, nu, n);
 	p->stats.frames_total += n;
-	if (n > max || status == UNWIND_MAX_FRAMES) {
-		char name[64];
-		size_t keep = n > max ? max - 1 : n;
-		snprintf(name, sizeof(name), "[%zu%s frames omitted]", n - keep,
-			 status == UNWIND_MAX_FRAMES ? "+" : "");
-		n = keep;
-		p->ids[n++] = aggregator_frame_synthetic(p->agg, name);
-	} else if (status_frame(status)) {
-		p->ids[n++] = aggregator_frame_synthetic(p->agg, status_frame(status));
-	}
+	n = end_stack(p, n, status);
 	struct agg_sample_info info = {
 	    .pid = pid,
 	    .tid = tid,
@@ -641,25 +656,29 @@ static void add_sample(struct profiler *p, const struct perf_record *r)
 	p->stats.samples++;
 }
 
+/* Adds info's values (pid, tid and process filled in here) under a "[lost]" frame of the
+ * target process: what the rings dropped. */
+static void add_lost_sample(struct profiler *p, struct agg_sample_info *info)
+{
+	p->agg = p->main_agg;
+	uint32_t ids[2];
+	info->pid = info->tid = p->target;
+	ids[0] = aggregator_frame_synthetic(p->agg, "[lost]");
+	ids[1] = root_frame(p, p->target, &info->process_name);
+	aggregator_add(p->agg, ids, 2, info);
+}
+
 static void add_lost(struct profiler *p, uint64_t lost, uint64_t time)
 {
 	if (!lost)
 		return;
 	p->stats.lost += lost;
-	p->agg = p->main_agg;
-	uint32_t ids[2];
-	const char *pname;
-	ids[0] = aggregator_frame_synthetic(p->agg, "[lost]");
-	ids[1] = root_frame(p, p->target, &pname);
 	struct agg_sample_info info = {
-	    .pid = p->target,
-	    .tid = p->target,
-	    .process_name = pname,
 	    .timestamp_ns = p->opts->timeline && time ? (int64_t)time + p->mono_to_real : 0,
 	    .count = (int64_t)lost,
 	    .nanos = (int64_t)(lost * p->nominal_period_ns),
 	};
-	aggregator_add(p->agg, ids, 2, &info);
+	add_lost_sample(p, &info);
 }
 
 /* ---- allocation records ------------------------------------------------------------------ */
@@ -675,24 +694,6 @@ static bool preload_frame(const struct unwind_frame *f)
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	return !strncmp(base, "libkiln_preload.so", 18);
-}
-
-/* Appends the marker frame for a walk that stopped early, or folds the root side into
- * "[N frames omitted]" beyond --max-frames, as for CPU samples. */
-static size_t end_stack(struct profiler *p, size_t n, enum unwind_status status)
-{
-	size_t max = p->opts->max_frames;
-	if (n > max || status == UNWIND_MAX_FRAMES) {
-		char name[64];
-		size_t keep = n > max ? max - 1 : n;
-		snprintf(name, sizeof(name), "[%zu%s frames omitted]", n - keep,
-			 status == UNWIND_MAX_FRAMES ? "+" : "");
-		n = keep;
-		p->ids[n++] = aggregator_frame_synthetic(p->agg, name);
-	} else if (status_frame(status)) {
-		p->ids[n++] = aggregator_frame_synthetic(p->agg, status_frame(status));
-	}
-	return n;
 }
 
 static int64_t clamp_value(uint64_t v)
@@ -725,14 +726,7 @@ static void add_alloc(struct profiler *p, const struct alloc_record *rec)
 	p->alloc_samples++;
 	p->agg = p->main_agg;
 	if (p->values & AGG_ALLOC) {
-		size_t n = 0;
-		for (size_t i = skip; i < nu; i++) {
-			const struct unwind_frame *f = &p->uframes[i];
-			p->ids[n++] = f->elf ? aggregator_frame_elf(p->agg, f->elf, f->elf_addr,
-								    f->pc, f->map)
-					     : aggregator_frame_pc(p->agg, pid, f->pc, f->map);
-		}
-		n = end_stack(p, n, status);
+		size_t n = end_stack(p, add_user_frames(p, pid, skip, nu, 0), status);
 		struct agg_sample_info info = {
 		    .pid = pid,
 		    .tid = tid,
@@ -802,19 +796,11 @@ static void add_alloc_lost(struct profiler *p)
 	p->alloc_lost_seen = c.lost;
 	if (!(p->values & AGG_ALLOC))
 		return;
-	p->agg = p->main_agg;
-	uint32_t ids[2];
-	const char *pname;
-	ids[0] = aggregator_frame_synthetic(p->agg, "[lost]");
-	ids[1] = root_frame(p, p->target, &pname);
 	struct agg_sample_info info = {
-	    .pid = p->target,
-	    .tid = p->target,
-	    .process_name = pname,
 	    .alloc_count = clamp_value(lost),
 	    .alloc_bytes = clamp_value(lost * (uint64_t)alloc_source_period(p->alloc)),
 	};
-	aggregator_add(p->agg, ids, 2, &info);
+	add_lost_sample(p, &info);
 }
 
 static void process_record(struct profiler *p, const uint8_t *data, size_t len)
