@@ -53,14 +53,28 @@ url="http://127.0.0.1:$port/profiling/v1/input"
 # Warm up (page cache, SQLite schema, function/stack caches), then measure.
 "$work/client" "$url" "$fx/request.body" "$ct" "$conc" 200 >/dev/null
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$spid/stat"; }
+# PostgreSQL's own CPU: the postmaster and its children (backends, WAL writer, checkpointer).
+pg_ticks() {
+	[ -n "$pg" ] || { echo 0; return; }
+	local pm
+	pm=$(head -1 "$work/pg/data/postmaster.pid")
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pm" '
+		{ sub(/^[0-9]+ \(.*\) /, "X ") } # the command name may hold spaces
+		$1 == "X" && ($3 == pm) { t += $13 + $14 }
+		END { print t + 0 }'
+	awk '{print $14 + $15}' "/proc/$pm/stat"
+}
+pg_total() { pg_ticks | awk '{t += $1} END {print t}'; }
 minflt() { awk '{print $10}' "/proc/$spid/stat"; }
 sys_ticks() { awk '{print $15}' "/proc/$spid/stat"; }
 echo "kiln serve ingest ($store_kind): $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), server threads $threads, $conc concurrent clients"
 t0=$(cpu_ticks)
+p0=$(pg_total)
 s0=$(sys_ticks)
 f0=$(minflt)
 "$work/client" "$url" "$fx/request.body" "$ct" "$conc" "$total"
 t1=$(cpu_ticks)
+p1=$(pg_total)
 s1=$(sys_ticks)
 f1=$(minflt)
 hz=$(getconf CLK_TCK)
@@ -69,6 +83,8 @@ awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$total" 'BEGIN {
 		t / hz, 1000 * t / hz / n, n / (t / hz) }'
 awk -v t="$((s1 - s0))" -v hz="$hz" -v n="$total" 'BEGIN {
 	printf "of which system (kernel) CPU %.2f ms per upload\n", 1000 * t / hz / n }'
+[ -z "$pg" ] || awk -v t="$((p1 - p0))" -v hz="$hz" -v n="$total" 'BEGIN {
+	printf "PostgreSQL CPU %.2f s = %.2f ms per upload\n", t / hz, 1000 * t / hz / n }'
 echo "server page faults per upload: $(((f1 - f0) / total))"
 ps -o rss= -p "$spid" | awk '{printf "server RSS %.1f MiB\n", $1/1024}'
 [ "$store_kind" = postgres ] ||

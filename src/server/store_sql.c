@@ -271,6 +271,42 @@ struct put {
 	struct buf tmp;
 };
 
+/*
+ * Inserts nrows rows of ncols parameters each (params row-major) with multi-row VALUES
+ * statements, INSERT_ROWS_CHUNK rows per statement: one statement (one round trip to
+ * PostgreSQL, one parse) instead of one per row. head is "INSERT INTO t(a, b)", tail is
+ * appended after the VALUES list ("" or " ON CONFLICT DO NOTHING").
+ */
+#define INSERT_ROWS_CHUNK 256
+
+static int insert_rows(struct put *pu, const char *head, const char *tail, size_t ncols,
+		       const struct sqlv *params, size_t nrows)
+{
+	struct buf sql = BUF_INIT;
+	int rc = 0;
+	for (size_t r0 = 0; r0 < nrows && rc == 0; r0 += INSERT_ROWS_CHUNK) {
+		size_t m = nrows - r0 < INSERT_ROWS_CHUNK ? nrows - r0 : INSERT_ROWS_CHUNK;
+		buf_reset(&sql);
+		rc = buf_puts(&sql, head);
+		if (rc == 0)
+			rc = buf_puts(&sql, " VALUES");
+		for (size_t r = 0; r < m && rc == 0; r++) {
+			rc = buf_puts(&sql, r ? ", (" : " (");
+			for (size_t k = 0; k < ncols && rc == 0; k++)
+				rc = buf_puts(&sql, k ? ", ?" : "?");
+			if (rc == 0)
+				rc = buf_putc(&sql, ')');
+		}
+		if (rc == 0)
+			rc = buf_puts(&sql, tail);
+		if (rc == 0)
+			rc = pu->st->drv->exec(pu->c, sql.data, params + r0 * ncols, m * ncols,
+					       NULL, NULL);
+	}
+	buf_release(&sql);
+	return rc < 0 ? rc : 0;
+}
+
 struct found_row {
 	bool found;
 	int64_t id;
@@ -485,7 +521,6 @@ static int frame_fn(struct put *pu, const struct pprof_profile *p, const struct 
 static int put_pprof(struct put *pu, int64_t profile_id, const char *attachment,
 		     const struct pprof_profile *p)
 {
-	struct sqlstore *st = pu->st;
 	size_t ntypes = p->sample_types.len;
 	size_t nlocs = p->locations.len;
 	/* per location (array index; nlocs for an unknown id): offset+1 in loc_frames */
@@ -494,14 +529,18 @@ static int put_pprof(struct put *pu, int64_t profile_id, const char *attachment,
 	VEC(uint64_t) fns = VEC_INIT;
 	struct hmap *sums = NULL;
 	VEC(struct pair) pairs = VEC_INIT;
-	struct buf blob = BUF_INIT;
+	struct buf *blobs = NULL;	  /* per type: the sample blob */
+	char(*tnames)[256] = NULL;	  /* per type: "type/unit" */
+	VEC(struct sqlv) rows = VEC_INIT; /* the samples rows, inserted together */
 	int rc = 0;
 
 	if (ntypes == 0)
 		goto out;
 	sums = calloc(ntypes, sizeof(*sums));
 	loc_cache = calloc(nlocs + 1, sizeof(*loc_cache));
-	if (!sums || !loc_cache) {
+	blobs = calloc(ntypes, sizeof(*blobs));
+	tnames = calloc(ntypes, sizeof(*tnames));
+	if (!sums || !loc_cache || !blobs || !tnames) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -585,33 +624,35 @@ static int put_pprof(struct put *pu, int64_t profile_id, const char *attachment,
 			total += (int64_t)v;
 		}
 		qsort(pairs.items, pairs.len, sizeof(*pairs.items), cmp_pair);
-		buf_reset(&blob);
-		rc = put_uvarint(&blob, pairs.len);
+		struct buf *blob = &blobs[t];
+		rc = put_uvarint(blob, pairs.len);
 		uint64_t prev = 0;
 		for (size_t i = 0; i < pairs.len && rc == 0; i++) {
-			rc = put_uvarint(&blob, pairs.items[i].stack - prev);
+			rc = put_uvarint(blob, pairs.items[i].stack - prev);
 			if (rc == 0)
-				rc = put_uvarint(&blob, zigzag(pairs.items[i].value));
+				rc = put_uvarint(blob, zigzag(pairs.items[i].value));
 			prev = pairs.items[i].stack;
 		}
 		if (rc < 0)
 			break;
-		char tname[256];
-		snprintf(tname, sizeof(tname), "%s/%s", pprof_str(p, p->sample_types.items[t].type),
+		snprintf(tnames[t], sizeof(tnames[t]), "%s/%s",
+			 pprof_str(p, p->sample_types.items[t].type),
 			 pprof_str(p, p->sample_types.items[t].unit));
 		struct sqlv prm[7] = {sqlv_int(profile_id),
 				      sqlv_text(attachment),
 				      sqlv_int((int64_t)t),
-				      sqlv_text(tname),
+				      sqlv_text(tnames[t]),
 				      sqlv_int(total),
 				      sqlv_int((int64_t)pairs.len),
-				      sqlv_blob(blob.data ? blob.data : "", blob.len)};
-		rc = st->drv->exec(pu->c,
-				   "INSERT INTO samples(profile_id, attachment, seq, type, total, "
-				   "nstacks, data) VALUES(?, ?, ?, ?, ?, ?, ?) "
-				   "ON CONFLICT DO NOTHING",
-				   prm, 7, NULL, NULL);
+				      sqlv_blob(blob->data ? blob->data : "", blob->len)};
+		for (size_t k = 0; k < 7 && rc == 0; k++)
+			rc = vec_push(&rows, prm[k]) < 0 ? -ENOMEM : 0;
 	}
+	if (rc == 0)
+		rc = insert_rows(pu,
+				 "INSERT INTO samples(profile_id, attachment, seq, type, total, "
+				 "nstacks, data)",
+				 " ON CONFLICT DO NOTHING", 7, rows.items, rows.len / 7);
 out:
 	if (sums) {
 		for (size_t t = 0; t < ntypes; t++)
@@ -622,7 +663,11 @@ out:
 	vec_release(&loc_frames);
 	vec_release(&fns);
 	vec_release(&pairs);
-	buf_release(&blob);
+	for (size_t t = 0; blobs && t < ntypes; t++)
+		buf_release(&blobs[t]);
+	free(blobs);
+	free(tnames);
+	vec_release(&rows);
 	return rc;
 }
 
@@ -674,13 +719,22 @@ static int put_rows(struct put *pu, const struct store_upload *u, int64_t *id_ou
 			   prof, sizeof(prof) / sizeof(prof[0]), row_int, &id);
 	if (rc == 0 && id <= 0)
 		rc = -EIO;
-	for (size_t i = 0; rc == 0 && i < u->ntags; i++) {
-		struct sqlv p[4] = {sqlv_int(id), sqlv_int((int64_t)i), sqlv_text(u->tags[i].key),
-				    sqlv_text(u->tags[i].value)};
-		rc = st->drv->exec(
-		    pu->c, "INSERT INTO tags(profile_id, seq, key, value) VALUES(?, ?, ?, ?)", p, 4,
-		    NULL, NULL);
+	struct sqlv *rows = NULL;
+	size_t nrows = u->ntags > u->nattachments ? u->ntags : u->nattachments;
+	if (rc == 0 && nrows) {
+		rows = calloc(nrows * 8, sizeof(*rows));
+		if (!rows)
+			rc = -ENOMEM;
 	}
+	for (size_t i = 0; rc == 0 && i < u->ntags; i++) {
+		rows[4 * i] = sqlv_int(id);
+		rows[4 * i + 1] = sqlv_int((int64_t)i);
+		rows[4 * i + 2] = sqlv_text(u->tags[i].key);
+		rows[4 * i + 3] = sqlv_text(u->tags[i].value);
+	}
+	if (rc == 0 && u->ntags)
+		rc = insert_rows(pu, "INSERT INTO tags(profile_id, seq, key, value)", "", 4, rows,
+				 u->ntags);
 	if (rc == 0) {
 		struct sqlv p[3] = {
 		    sqlv_int(id), sqlv_text(u->raw_content_type),
@@ -699,13 +753,20 @@ static int put_rows(struct put *pu, const struct store_upload *u, int64_t *id_ou
 				    sqlv_text(a->compression),
 				    sqlv_int((int64_t)a->len),
 				    sqlv_blob(a->data ? (const void *)a->data : "", a->len)};
-		rc = st->drv->exec(pu->c,
-				   "INSERT INTO attachments(profile_id, idx, name, content_type, "
-				   "kind, compression, len, data) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-				   p, 8, NULL, NULL);
-		if (rc == 0 && a->pprof)
+		memcpy(&rows[8 * i], p, sizeof(p));
+	}
+	if (rc == 0 && u->nattachments)
+		rc = insert_rows(
+		    pu,
+		    "INSERT INTO attachments(profile_id, idx, name, content_type, kind, "
+		    "compression, len, data)",
+		    "", 8, rows, u->nattachments);
+	for (size_t i = 0; rc == 0 && i < u->nattachments; i++) {
+		const struct store_attachment *a = &u->attachments[i];
+		if (a->pprof)
 			rc = put_pprof(pu, id, a->name ? a->name : "", a->pprof);
 	}
+	free(rows);
 	if (rc == 0)
 		*id_out = id;
 	return rc;
