@@ -76,7 +76,7 @@ static void *boot_alloc(size_t size, size_t align)
 
 static int is_boot(const void *p)
 {
-	return (const uint8_t *)p >= boot_arena && (const uint8_t *)p < boot_arena + BOOT_SIZE;
+	return (uintptr_t)p - (uintptr_t)boot_arena < BOOT_SIZE; /* one compare */
 }
 
 /* --- global state -------------------------------------------------------------------------- */
@@ -108,7 +108,35 @@ static inline uint8_t *data_of(struct alloc_ring_header *r)
 #define LIVE_PROBES 32
 #define LIVE_TOMB ((uint64_t)1)
 static uint64_t *live_set; /* mmap'ed, LIVE_SLOTS entries */
-static uint64_t live_count;
+
+/* In front of the live set, a counting filter: one byte per bucket of addresses, the number of
+ * tracked addresses in the bucket (255: saturated, then "maybe" for good). A free reads one
+ * byte of this 16 KiB table and goes on when it is zero, which is nearly always: only sampled
+ * addresses are counted. All zero when live tracking is off, so free needs no other test. */
+#define FILTER_SHIFT 50 /* 64 - 14: 16,384 buckets */
+static uint8_t live_filter[1u << (64 - FILTER_SHIFT)];
+
+static inline uint8_t *filter_of(uintptr_t addr)
+{
+	return &live_filter[((uint64_t)addr * 0x9e3779b97f4a7c15ULL) >> FILTER_SHIFT];
+}
+
+static void filter_add(uintptr_t addr, int delta)
+{
+	uint8_t *b = filter_of(addr);
+	uint8_t c = __atomic_load_n(b, __ATOMIC_RELAXED);
+	while (c != UINT8_MAX && (delta > 0 || c) &&
+	       !__atomic_compare_exchange_n(b, &c, (uint8_t)(c + delta), true, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+/* Nothing of ours is live any more (a fork child, a new ring). */
+static void live_reset(void)
+{
+	memset(live_set, 0, LIVE_SLOTS * sizeof(uint64_t));
+	memset(live_filter, 0, sizeof(live_filter));
+}
 
 struct thread_state {
 	int64_t left;	    /* bytes until the next sample */
@@ -151,10 +179,8 @@ static void at_fork_child(void)
 	ts.tid = (uint32_t)syscall(SYS_gettid);
 	if (!enabled)
 		return;
-	if (live_set) {
-		memset(live_set, 0, LIVE_SLOTS * sizeof(uint64_t));
-		__atomic_store_n(&live_count, 0, __ATOMIC_RELAXED);
-	}
+	if (live_set)
+		live_reset();
 	emit_start();
 }
 
@@ -193,9 +219,8 @@ static int attach_ring_fd(int fd)
 			live = 0;
 		else
 			live_set = s;
-	} else if (live_set) { /* a new ring (library mode restart): nothing of ours is live */
-		memset(live_set, 0, LIVE_SLOTS * sizeof(uint64_t));
-		__atomic_store_n(&live_count, 0, __ATOMIC_RELAXED);
+	} else if (live_set) { /* a new ring (library mode restart) */
+		live_reset();
 	}
 	__atomic_store_n(&ring, (struct alloc_ring_header *)m, __ATOMIC_RELEASE);
 	cur_pid = (uint32_t)getpid();
@@ -331,7 +356,7 @@ static void live_add(uint64_t addr)
 		while (cur == 0 || cur == LIVE_TOMB) {
 			if (__atomic_compare_exchange_n(slot, &cur, addr, false, __ATOMIC_ACQ_REL,
 							__ATOMIC_RELAXED)) {
-				__atomic_fetch_add(&live_count, 1, __ATOMIC_RELAXED);
+				filter_add(addr, 1);
 				return;
 			}
 		}
@@ -352,8 +377,7 @@ static int live_remove(uint64_t addr)
 			if (!__atomic_compare_exchange_n(slot, &cur, LIVE_TOMB, false,
 							 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 				return 0;
-			/* nothing live: frees skip the table again */
-			__atomic_fetch_sub(&live_count, 1, __ATOMIC_RELAXED);
+			filter_add(addr, -1);
 			return 1;
 		}
 	}
@@ -479,30 +503,37 @@ out:
 	errno = saved;
 }
 
-/* The fast path: one TLS subtraction and a compare. */
+/* The fast path: one TLS subtraction and a compare. No clamp of size: ptr is an allocation
+ * that succeeded, so size is far below INT64_MAX. */
 static inline void account(int kind, void *ptr, size_t size, uintptr_t caller)
 {
 	if (!ptr)
 		return;
-	int64_t s = size > (size_t)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)size;
-	if (__builtin_expect((ts.left -= s) > 0, 1))
+	if (__builtin_expect((ts.left -= (int64_t)size) > 0, 1))
 		return;
 	account_slow(kind, ptr, size, caller);
 }
 
+/* A free of an address the filter counts: remove it from the live set, tell the profiler. */
+static __attribute__((noinline)) void forget_slow(void *ptr)
+{
+	if (!ptr || !live || ts.busy)
+		return;
+	int saved = errno;
+	if (live_remove((uintptr_t)ptr)) {
+		ts.busy++;
+		if (!ts.tid)
+			ts.tid = (uint32_t)syscall(SYS_gettid);
+		emit_free((uintptr_t)ptr);
+		ts.busy--;
+	}
+	errno = saved;
+}
+
 static inline void forget(void *ptr)
 {
-	if (ptr && live && !ts.busy && __atomic_load_n(&live_count, __ATOMIC_RELAXED)) {
-		int saved = errno;
-		if (live_remove((uintptr_t)ptr)) {
-			ts.busy++;
-			if (!ts.tid)
-				ts.tid = (uint32_t)syscall(SYS_gettid);
-			emit_free((uintptr_t)ptr);
-			ts.busy--;
-		}
-		errno = saved;
-	}
+	if (__builtin_expect(*filter_of((uintptr_t)ptr) != 0, 0))
+		forget_slow(ptr);
 }
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))
