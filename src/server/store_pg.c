@@ -23,20 +23,37 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "server/store_sql.h"
 
-#define NCONN 4
+/* Connections per server: up to PG_WRITERS group-commit batches written at once (each a
+ * transaction on its own connection), the rest for queries. */
+#define NCONN 6
+#define PG_WRITERS 3
+
+/* Prepared statements per connection (the intake's INSERTs; a few dozen distinct texts). */
+#define PG_PREPARED 64
+/* Statements queued in the pipeline before their results are collected anyway. */
+#define PG_PIPELINE_MAX 256
+
+struct pg_stmt {
+	uint64_t hash;
+	char *sql; /* owned: the "$n" text */
+	char name[16];
+};
 
 struct sqlconn {
 	PGconn *pg;
 	bool writing;
+	int queued; /* results of pipelined statements not read yet */
+	struct pg_stmt prepared[PG_PREPARED];
+	size_t nprepared;
 };
 
 struct pg_store {
 	struct sqlstore common;
 	char *conninfo;
-	pthread_mutex_t write_lock;
 	pthread_mutex_t pool_lock;
 	pthread_cond_t pool_cond;
 	struct sqlconn conns[NCONN];
@@ -120,10 +137,19 @@ static uint32_t be32(const char *p)
 	       ((uint32_t)(uint8_t)p[2] << 8) | (uint8_t)p[3];
 }
 
+static void pg_forget(struct sqlconn *c)
+{
+	for (size_t i = 0; i < c->nprepared; i++)
+		free(c->prepared[i].sql);
+	c->nprepared = 0;
+	c->queued = 0;
+}
+
 static int pg_connect(struct pg_store *s, struct sqlconn *c)
 {
 	if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
 		return 0;
+	pg_forget(c); /* a new session has none of the old one's prepared statements */
 	if (c->pg) {
 		PQreset(c->pg);
 		if (PQstatus(c->pg) == CONNECTION_OK)
@@ -142,6 +168,15 @@ static int pg_connect(struct pg_store *s, struct sqlconn *c)
 	return 0;
 }
 
+/* Drops a connection whose protocol state is unknown; the next acquire connects again. */
+static void pg_drop(struct sqlconn *c)
+{
+	pg_forget(c);
+	PQfinish(c->pg);
+	c->pg = NULL;
+}
+
+/* sql NULL: a statement sent earlier in the pipeline. */
 static int pg_result_err(PGconn *pg, PGresult *res, const char *sql)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -149,48 +184,60 @@ static int pg_result_err(PGconn *pg, PGresult *res, const char *sql)
 		LOG_INFO("store: postgres: transaction conflict (%s), will retry", state);
 		return -EAGAIN;
 	}
-	LOG_ERROR("store: postgres: %.60s…: %s", sql, PQerrorMessage(pg));
+	const char *msg =
+	    res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : PQerrorMessage(pg);
+	LOG_ERROR("store: postgres: %.60s…: %s", sql ? sql : "(pipelined statement)", msg);
 	if (PQstatus(pg) != CONNECTION_OK)
 		return -ECONNRESET;
 	return -EIO;
 }
 
-static int pg_exec(struct sqlconn *c, const char *sql, const struct sqlv *params, size_t n,
-		   sql_row_fn fn, void *ctx)
-{
+/* A statement's text with "$n" parameters, and its parameters as libpq takes them. */
+struct pg_call {
 	struct arena a;
-	struct buf text = BUF_INIT;
-	int rc = 0;
-	PGresult *res = NULL;
+	struct buf text;
+	const char **values;
+	int *lengths, *formats;
+	int n;
+};
 
-	arena_init(&a, 4096);
-	const char **values = arena_zalloc(&a, (n + 1) * sizeof(*values));
-	int *lengths = arena_zalloc(&a, (n + 1) * sizeof(int));
-	int *formats = arena_zalloc(&a, (n + 1) * sizeof(int));
-	if (!values || !lengths || !formats) {
-		rc = -ENOMEM;
-		goto out;
-	}
+static void pg_call_release(struct pg_call *pc)
+{
+	buf_release(&pc->text);
+	arena_release(&pc->a);
+}
+
+static int pg_call_init(struct pg_call *pc, const char *sql, const struct sqlv *params, size_t n)
+{
+	int rc = 0;
+	arena_init(&pc->a, 4096);
+	buf_init(&pc->text);
+	pc->n = (int)n;
+	pc->values = arena_zalloc(&pc->a, (n + 1) * sizeof(*pc->values));
+	pc->lengths = arena_zalloc(&pc->a, (n + 1) * sizeof(int));
+	pc->formats = arena_zalloc(&pc->a, (n + 1) * sizeof(int));
+	if (!pc->values || !pc->lengths || !pc->formats)
+		return -ENOMEM;
 	/* "?" -> "$n": kiln's SQL has no '?' inside literals. */
 	int k = 0;
 	for (const char *p = sql; *p; p++) {
 		if (*p == '?')
-			rc = buf_printf(&text, "$%d", ++k);
+			rc = buf_printf(&pc->text, "$%d", ++k);
 		else
-			rc = buf_putc(&text, *p);
+			rc = buf_putc(&pc->text, *p);
 		if (rc < 0)
-			goto out;
+			return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct sqlv *v = &params[i];
 		char tmp[64];
 		switch (v->t) {
 		case SQLV_NULL:
-			values[i] = NULL;
+			pc->values[i] = NULL;
 			break;
 		case SQLV_INT:
 			snprintf(tmp, sizeof(tmp), "%" PRId64, v->i);
-			values[i] = arena_strdup(&a, tmp);
+			pc->values[i] = arena_strdup(&pc->a, tmp);
 			break;
 		case SQLV_DOUBLE:
 			if (isnan(v->d))
@@ -199,34 +246,32 @@ static int pg_exec(struct sqlconn *c, const char *sql, const struct sqlv *params
 				snprintf(tmp, sizeof(tmp), v->d > 0 ? "Infinity" : "-Infinity");
 			else
 				snprintf(tmp, sizeof(tmp), "%.17g", v->d);
-			values[i] = arena_strdup(&a, tmp);
+			pc->values[i] = arena_strdup(&pc->a, tmp);
 			break;
 		case SQLV_TEXT: {
 			struct buf clean = BUF_INIT;
 			sql_utf8_append(&clean, v->p, v->len);
-			values[i] = arena_strndup(&a, clean.data ? clean.data : "", clean.len);
+			pc->values[i] =
+			    arena_strndup(&pc->a, clean.data ? clean.data : "", clean.len);
 			buf_release(&clean);
 			break;
 		}
 		case SQLV_BLOB:
-			values[i] = v->len ? v->p : "";
-			lengths[i] = (int)v->len;
-			formats[i] = 1;
+			pc->values[i] = v->len ? v->p : "";
+			pc->lengths[i] = (int)v->len;
+			pc->formats[i] = 1;
 			break;
 		}
-		if (v->t != SQLV_NULL && !values[i]) {
-			rc = -ENOMEM;
-			goto out;
-		}
+		if (v->t != SQLV_NULL && !pc->values[i])
+			return -ENOMEM;
 	}
-	res = PQexecParams(c->pg, text.data, (int)n, NULL, values, lengths, formats, 1);
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		rc = pg_result_err(c->pg, res, sql);
-		goto out;
-	}
-	if (st != PGRES_TUPLES_OK || !fn)
-		goto out;
+	return 0;
+}
+
+/* Decodes the rows of res (binary format) for fn. */
+static int pg_rows(PGresult *res, sql_row_fn fn, void *ctx)
+{
+	int rc = 0;
 	int nrows = PQntuples(res), ncols = PQnfields(res);
 	if (ncols > 32)
 		ncols = 32;
@@ -286,10 +331,181 @@ static int pg_exec(struct sqlconn *c, const char *sql, const struct sqlv *params
 		if (e < 0)
 			rc = e;
 	}
+	return rc;
+}
+
+/*
+ * The prepared statement for text on this connection, or NULL to run it unprepared (not an
+ * INSERT, or the connection's PG_PREPARED slots are full). Only the intake's INSERTs are
+ * prepared: they repeat with every upload, and a prepared query (generic plan after five
+ * runs) could plan a search worse than a one-off. A new statement is parsed by PQsendPrepare
+ * in the pipeline or by PQprepare; *err gets a negative errno on failure.
+ */
+static const char *pg_prepared(struct sqlconn *c, const char *text, bool pipelined, int *err)
+{
+	*err = 0;
+	if (strncmp(text, "INSERT", 6))
+		return NULL;
+	uint64_t h = hash_bytes(text, strlen(text), 0x70726570ULL);
+	for (size_t i = 0; i < c->nprepared; i++)
+		if (c->prepared[i].hash == h && !strcmp(c->prepared[i].sql, text))
+			return c->prepared[i].name;
+	if (c->nprepared == PG_PREPARED)
+		return NULL;
+	struct pg_stmt *ps = &c->prepared[c->nprepared];
+	snprintf(ps->name, sizeof(ps->name), "kiln%zu", c->nprepared);
+	ps->sql = strdup(text);
+	if (!ps->sql) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ps->hash = h;
+	if (pipelined) {
+		if (!PQsendPrepare(c->pg, ps->name, text, 0, NULL)) {
+			*err = pg_result_err(c->pg, NULL, text);
+			free(ps->sql);
+			return NULL;
+		}
+		c->queued++;
+	} else {
+		PGresult *res = PQprepare(c->pg, ps->name, text, 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			*err = pg_result_err(c->pg, res, text);
+			PQclear(res);
+			free(ps->sql);
+			return NULL;
+		}
+		PQclear(res);
+	}
+	c->nprepared++;
+	return ps->name;
+}
+
+/* Sends one statement into the pipeline (entering pipeline mode if needed). */
+static int pg_send(struct sqlconn *c, struct pg_call *pc)
+{
+	int rc = 0;
+	if (PQpipelineStatus(c->pg) == PQ_PIPELINE_OFF && !PQenterPipelineMode(c->pg))
+		return pg_result_err(c->pg, NULL, pc->text.data);
+	const char *name = pg_prepared(c, pc->text.data, true, &rc);
+	if (rc < 0)
+		return rc;
+	int ok =
+	    name ? PQsendQueryPrepared(c->pg, name, pc->n, pc->values, pc->lengths, pc->formats, 1)
+		 : PQsendQueryParams(c->pg, pc->text.data, pc->n, NULL, pc->values, pc->lengths,
+				     pc->formats, 1);
+	if (!ok)
+		return pg_result_err(c->pg, NULL, pc->text.data);
+	c->queued++;
+	return 0;
+}
+
+/*
+ * Ends the pipeline: a sync, then the results of every statement sent, in order. The first
+ * error is returned; the last statement's rows (when last is true and all went well) go to
+ * fn. The connection is dropped if the protocol state is not what it should be.
+ */
+static int pg_sync(struct sqlconn *c, bool last, const char *last_sql, sql_row_fn fn, void *ctx)
+{
+	int rc = 0;
+	bool broken = false;
+	if (!PQpipelineSync(c->pg)) {
+		rc = pg_result_err(c->pg, NULL, last_sql);
+		pg_drop(c);
+		return rc;
+	}
+	int n = c->queued;
+	c->queued = 0;
+	for (int i = 0; i < n && !broken; i++) {
+		PGresult *res = PQgetResult(c->pg);
+		if (!res) {
+			broken = true;
+			break;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_ABORTED) {
+			if (rc == 0)
+				rc = -EIO;
+		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			if (rc == 0 || rc == -EIO)
+				rc =
+				    pg_result_err(c->pg, res, last && i == n - 1 ? last_sql : NULL);
+		} else if (rc == 0 && last && i == n - 1 && fn && st == PGRES_TUPLES_OK) {
+			rc = pg_rows(res, fn, ctx);
+		}
+		PQclear(res);
+		res = PQgetResult(c->pg); /* NULL ends each statement's results */
+		if (res) {
+			PQclear(res);
+			broken = true;
+		}
+	}
+	PGresult *res = broken ? NULL : PQgetResult(c->pg);
+	if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		broken = true;
+	PQclear(res);
+	if (!broken && !PQexitPipelineMode(c->pg))
+		broken = true;
+	if (broken) {
+		LOG_ERROR("store: postgres: pipeline out of step (%s); reconnecting",
+			  PQerrorMessage(c->pg));
+		if (rc == 0)
+			rc = -ECONNRESET;
+	}
+	/* After an error the server skipped the rest of the pipeline, maybe a PQsendPrepare
+	 * whose name is now cached: start over with a new session (the transaction is lost
+	 * either way; the caller rolls back and retries). */
+	if (rc < 0)
+		pg_drop(c);
+	return rc;
+}
+
+/*
+ * Runs one statement. On a write connection, an INSERT whose rows nobody reads is only
+ * queued (libpq pipeline mode): the intake's inserts of a whole batch then travel in a few
+ * round trips instead of one each, and the next statement that needs an answer (the next
+ * upload's RETURNING, COMMIT) collects their results first. An error of a queued insert is
+ * returned by that later statement, which is enough: any error rolls the batch back.
+ */
+static int pg_exec(struct sqlconn *c, const char *sql, const struct sqlv *params, size_t n,
+		   sql_row_fn fn, void *ctx)
+{
+	struct pg_call pc;
+	PGresult *res = NULL;
+	int rc = pg_call_init(&pc, sql, params, n);
+	if (rc < 0)
+		goto out;
+	if (!c->pg) { /* dropped by an earlier failure in this transaction */
+		rc = -ECONNRESET;
+		goto out;
+	}
+	bool defer = c->writing && !fn && !strncmp(sql, "INSERT", 6);
+	if (defer || c->queued) {
+		rc = pg_send(c, &pc);
+		if (rc < 0) {
+			pg_drop(c);
+			goto out;
+		}
+		if (!defer || c->queued >= PG_PIPELINE_MAX)
+			rc = pg_sync(c, !defer, pc.text.data, fn, ctx);
+		goto out;
+	}
+	const char *name = pg_prepared(c, pc.text.data, false, &rc);
+	if (rc < 0)
+		goto out;
+	res = name ? PQexecPrepared(c->pg, name, pc.n, pc.values, pc.lengths, pc.formats, 1)
+		   : PQexecParams(c->pg, pc.text.data, pc.n, NULL, pc.values, pc.lengths,
+				  pc.formats, 1);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		rc = pg_result_err(c->pg, res, sql);
+		goto out;
+	}
+	if (st == PGRES_TUPLES_OK && fn)
+		rc = pg_rows(res, fn, ctx);
 out:
 	PQclear(res);
-	buf_release(&text);
-	arena_release(&a);
+	pg_call_release(&pc);
 	return rc;
 }
 
@@ -297,8 +513,6 @@ static struct sqlconn *pg_acquire(struct sqlstore *common, bool write)
 {
 	struct pg_store *s = (struct pg_store *)common;
 	struct sqlconn *c = NULL;
-	if (write)
-		pthread_mutex_lock(&s->write_lock);
 	pthread_mutex_lock(&s->pool_lock);
 	while (!c) {
 		for (size_t i = 0; i < NCONN; i++) {
@@ -323,8 +537,9 @@ static struct sqlconn *pg_acquire(struct sqlstore *common, bool write)
 static void pg_release(struct sqlstore *common, struct sqlconn *c)
 {
 	struct pg_store *s = (struct pg_store *)common;
-	bool writing = c->writing;
 	c->writing = false;
+	if (c->pg && c->queued)
+		(void)pg_sync(c, false, NULL, NULL, NULL);
 	/* A connection left inside a failed transaction must not be reused as is. */
 	if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 		PGresult *r = PQexec(c->pg, "ROLLBACK");
@@ -334,18 +549,13 @@ static void pg_release(struct sqlstore *common, struct sqlconn *c)
 	s->busy[c - s->conns] = false;
 	pthread_cond_signal(&s->pool_cond);
 	pthread_mutex_unlock(&s->pool_lock);
-	if (writing)
-		pthread_mutex_unlock(&s->write_lock);
 }
 
 static void pg_destroy(struct sqlstore *common)
 {
 	struct pg_store *s = (struct pg_store *)common;
-	for (size_t i = 0; i < NCONN; i++) {
-		PQfinish(s->conns[i].pg);
-		s->conns[i].pg = NULL;
-	}
-	pthread_mutex_destroy(&s->write_lock);
+	for (size_t i = 0; i < NCONN; i++)
+		pg_drop(&s->conns[i]);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_cond_destroy(&s->pool_cond);
 	free(s->conninfo);
@@ -365,6 +575,7 @@ static const struct sqldrv pg_drv = {
     .collate_bytes = " COLLATE \"C\"",
     .destroy = pg_destroy,
     .retryable = pg_retryable,
+    .max_writers = PG_WRITERS,
 };
 
 static void pg_close(struct store *st)
@@ -397,7 +608,6 @@ struct store *store_pg_open(const char *conninfo, struct buf *err)
 	pthread_once(&pg_ops_once, pg_ops_init);
 	s->common.base.ops = &pg_ops;
 	sqlstore_init(&s->common, &pg_drv);
-	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_cond_init(&s->pool_cond, NULL);
 	s->conninfo = strdup(conninfo);

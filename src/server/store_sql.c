@@ -833,11 +833,12 @@ static int put_grouped(struct sqlstore *st, const struct store_upload *u, int64_
 	*st->put_tail = &r;
 	st->put_tail = &r.next;
 	while (!r.done) {
-		if (st->put_leader) {
+		int max = st->drv->max_writers > 0 ? st->drv->max_writers : 1;
+		if (st->put_leaders >= max || !st->put_head) {
 			pthread_cond_wait(&st->put_cond, &st->put_lock);
 			continue;
 		}
-		st->put_leader = true;
+		st->put_leaders++;
 		struct put_req *batch = st->put_head, **cut = &st->put_head;
 		for (int n = 0; *cut && n < PUT_BATCH; n++)
 			cut = &(*cut)->next;
@@ -853,7 +854,7 @@ static int put_grouped(struct sqlstore *st, const struct store_upload *u, int64_
 			b->done = true;
 			b = next;
 		}
-		st->put_leader = false;
+		st->put_leaders--;
 		pthread_cond_broadcast(&st->put_cond);
 	}
 	pthread_mutex_unlock(&st->put_lock);
@@ -1615,7 +1616,7 @@ int sqlstore_init(struct sqlstore *st, const struct sqldrv *drv)
 	pthread_cond_init(&st->put_cond, NULL);
 	st->put_head = NULL;
 	st->put_tail = &st->put_head;
-	st->put_leader = false;
+	st->put_leaders = 0;
 	hmap_init(&st->fn_by_hash, 0);
 	hmap_init(&st->stack_by_hash, 0);
 	hmap_init(&st->stack_frames, 0);

@@ -66,8 +66,8 @@ struct sqlconn;
 struct sqlstore;
 
 struct sqldrv {
-	/* A connection for this thread's exclusive use until release; write connections are
-	 * serialized (one writer at a time per server). NULL on failure. */
+	/* A connection for this thread's exclusive use until release; at most max_writers
+	 * write connections are in use at once. NULL on failure. */
 	struct sqlconn *(*acquire)(struct sqlstore *st, bool write);
 	void (*release)(struct sqlstore *st, struct sqlconn *c);
 	/* Runs one statement with "?" parameters; rows go to fn (may be NULL). */
@@ -82,6 +82,9 @@ struct sqldrv {
 	void (*destroy)(struct sqlstore *st);
 	/* true when an error is worth retrying the transaction (deadlock, serialization). */
 	bool (*retryable)(int err);
+	/* How many group-commit batches may be written at once, each in its own transaction
+	 * on its own write connection (0 means 1: SQLite has a single writer anyway). */
+	int max_writers;
 };
 
 /* The common part of both backends; a backend embeds it first. */
@@ -94,11 +97,11 @@ struct sqlstore {
 	struct hmap stack_frames;  /* stack id -> offset+1 into frames */
 	VEC(uint64_t) frames;	   /* per cached stack: n, then n function ids */
 	uint64_t seed;
-	/* group commit (store_sql.c): queued puts and whether a batch is being written */
+	/* group commit (store_sql.c): queued puts and how many batches are being written */
 	pthread_mutex_t put_lock;
 	pthread_cond_t put_cond;
 	struct put_req *put_head, **put_tail;
-	bool put_leader;
+	int put_leaders;
 	/* stack cache warm-up (store_sql.c): a background reader started at open */
 	pthread_t warm_thread;
 	bool warm_started;
