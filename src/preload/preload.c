@@ -43,8 +43,12 @@
 
 /* --- real functions and the bootstrap arena ------------------------------------------------ */
 
-static void *(*real_malloc)(size_t);
-static void (*real_free)(void *);
+/* malloc and free, the hottest, start at first_malloc/first_free (which resolve): their hooks
+ * call through the pointer with no test of the state. Written once by init_slow (or got.c). */
+static void *first_malloc(size_t size);
+static void first_free(void *ptr);
+static void *(*real_malloc)(size_t) = first_malloc;
+static void (*real_free)(void *) = first_free;
 static void *(*real_calloc)(size_t, size_t);
 static void *(*real_realloc)(void *, size_t);
 static int (*real_posix_memalign)(void **, size_t, size_t);
@@ -252,7 +256,9 @@ static void attach_ring(void)
 	close(fd); /* a path: the mapping keeps the file */
 }
 
-#define RESOLVE(name) real_##name = (__typeof__(real_##name))dlsym(RTLD_NEXT, #name)
+#define RESOLVE(name)                                                                              \
+	__atomic_store_n(&real_##name, (__typeof__(real_##name))dlsym(RTLD_NEXT, #name),          \
+			 __ATOMIC_RELEASE)
 
 /* Runs once, on the first allocation of the process (possibly before any constructor). */
 static void init_slow(void)
@@ -289,6 +295,22 @@ static inline int ready(void)
 		return 0;
 	init_slow();
 	return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == ST_READY;
+}
+
+static void *first_malloc(size_t size)
+{
+	if (!ready())
+		return boot_alloc(size, 16);
+	return real_malloc(size); /* resolved before the state became ready */
+}
+
+static void first_free(void *ptr)
+{
+	/* Not resolved yet: a block of the real malloc freed while another thread resolves is
+	 * leaked (at most a few, once); our own bootstrap blocks never reach here. */
+	void (*f)(void *);
+	if (ready() && (f = __atomic_load_n(&real_free, __ATOMIC_ACQUIRE)) != first_free)
+		f(ptr);
 }
 
 __attribute__((constructor)) static void preload_ctor(void)
@@ -463,7 +485,7 @@ static __attribute__((noinline)) void sample(int kind, void *ptr, size_t size, u
 		copy_stack(a + 1, (const void *)sp, slen);
 	alloc_ring_commit(a, (uint32_t)len, ALLOC_RING_ALLOC);
 	__atomic_fetch_add(&r->samples, 1, __ATOMIC_RELAXED);
-	if (live && ptr)
+	if (live && ptr && !is_boot(ptr)) /* a bootstrap block is never freed through forget */
 		live_add((uintptr_t)ptr);
 }
 
@@ -542,19 +564,17 @@ static inline void forget(void *ptr)
 
 EXPORT void *malloc(size_t size)
 {
-	if (!ready())
-		return boot_alloc(size, 16);
-	void *p = real_malloc(size);
+	void *p = __atomic_load_n(&real_malloc, __ATOMIC_RELAXED)(size);
 	account(ALLOC_KIND_MALLOC, p, size, CALLER);
 	return p;
 }
 
 EXPORT void free(void *ptr)
 {
-	if (!ptr || is_boot(ptr) || !real_free)
+	if (!ptr || is_boot(ptr))
 		return;
 	forget(ptr);
-	real_free(ptr);
+	__atomic_load_n(&real_free, __ATOMIC_RELAXED)(ptr);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
