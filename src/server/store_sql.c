@@ -678,6 +678,8 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+#define ATT_COLS 9 /* columns of an attachments row (the widest row put_rows inserts) */
+
 /* Writes one upload's rows inside the caller's transaction on pu->c; new function and
  * stack ids go to pu->pd, for the cache once the transaction committed. */
 static int put_rows(struct put *pu, const struct store_upload *u, int64_t *id_out)
@@ -722,7 +724,7 @@ static int put_rows(struct put *pu, const struct store_upload *u, int64_t *id_ou
 	struct sqlv *rows = NULL;
 	size_t nrows = u->ntags > u->nattachments ? u->ntags : u->nattachments;
 	if (rc == 0 && nrows) {
-		rows = calloc(nrows * 8, sizeof(*rows));
+		rows = calloc(nrows * ATT_COLS, sizeof(*rows));
 		if (!rows)
 			rc = -ENOMEM;
 	}
@@ -743,24 +745,33 @@ static int put_rows(struct put *pu, const struct store_upload *u, int64_t *id_ou
 		    pu->c, "INSERT INTO uploads(profile_id, content_type, body) VALUES(?, ?, ?)", p,
 		    3, NULL, NULL);
 	}
+	/* An attachment that is a slice of the body (as the intake's always are) is stored as
+	 * its offset in the body, not a second copy: half the bytes to write per upload. */
+	uintptr_t body = (uintptr_t)u->raw_body;
 	for (size_t i = 0; rc == 0 && i < u->nattachments; i++) {
 		const struct store_attachment *a = &u->attachments[i];
-		struct sqlv p[8] = {sqlv_int(id),
-				    sqlv_int((int64_t)i),
-				    sqlv_text(a->name),
-				    sqlv_text(a->content_type),
-				    sqlv_int(a->kind),
-				    sqlv_text(a->compression),
-				    sqlv_int((int64_t)a->len),
-				    sqlv_blob(a->data ? (const void *)a->data : "", a->len)};
-		memcpy(&rows[8 * i], p, sizeof(p));
+		uintptr_t at = (uintptr_t)a->data;
+		bool slice = body && a->data && a->len && at >= body && at - body <= u->raw_len &&
+			     a->len <= u->raw_len - (at - body);
+		struct sqlv p[ATT_COLS] = {
+		    sqlv_int(id),
+		    sqlv_int((int64_t)i),
+		    sqlv_text(a->name),
+		    sqlv_text(a->content_type),
+		    sqlv_int(a->kind),
+		    sqlv_text(a->compression),
+		    sqlv_int((int64_t)a->len),
+		    slice ? sqlv_blob("", 0)
+			  : sqlv_blob(a->data ? (const void *)a->data : "", a->len),
+		    slice ? sqlv_int((int64_t)(at - body)) : (struct sqlv){.t = SQLV_NULL}};
+		memcpy(&rows[ATT_COLS * i], p, sizeof(p));
 	}
 	if (rc == 0 && u->nattachments)
 		rc = insert_rows(
 		    pu,
 		    "INSERT INTO attachments(profile_id, idx, name, content_type, kind, "
-		    "compression, len, data)",
-		    "", 8, rows, u->nattachments);
+		    "compression, len, data, body_off)",
+		    "", ATT_COLS, rows, u->nattachments);
 	for (size_t i = 0; rc == 0 && i < u->nattachments; i++) {
 		const struct store_attachment *a = &u->attachments[i];
 		if (a->pprof)
@@ -1270,10 +1281,14 @@ static int sql_blob(struct store *s, int64_t id, const char *attachment, struct 
 				   p, 1, row_blob, &r);
 	} else {
 		struct sqlv p[2] = {sqlv_int(id), sqlv_text(attachment)};
-		rc = st->drv->exec(c,
-				   "SELECT content_type, compression, data FROM attachments "
-				   "WHERE profile_id = ? AND name = ? ORDER BY idx LIMIT 1",
-				   p, 2, row_blob, &r);
+		rc = st->drv->exec(
+		    c,
+		    "SELECT a.content_type, a.compression, CASE WHEN a.body_off IS "
+		    "NULL THEN a.data ELSE substr(u.body, CAST(a.body_off + 1 AS "
+		    "INTEGER), CAST(a.len AS INTEGER)) END FROM attachments a LEFT "
+		    "JOIN uploads u ON u.profile_id = a.profile_id WHERE a.profile_id "
+		    "= ? AND a.name = ? ORDER BY a.idx LIMIT 1",
+		    p, 2, row_blob, &r);
 	}
 	st->drv->release(st, c);
 	if (rc == 0 && !r.found)

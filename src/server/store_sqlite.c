@@ -78,7 +78,7 @@ static const char *const schema[] = {
     "content_type TEXT NOT NULL, body BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS attachments(profile_id INTEGER NOT NULL, idx INTEGER NOT NULL, "
     "name TEXT NOT NULL, content_type TEXT NOT NULL, kind INTEGER NOT NULL, "
-    "compression TEXT NOT NULL, len INTEGER NOT NULL, data BLOB NOT NULL, "
+    "compression TEXT NOT NULL, len INTEGER NOT NULL, data BLOB NOT NULL, body_off INTEGER, "
     "PRIMARY KEY(profile_id, idx))",
     "CREATE TABLE IF NOT EXISTS functions(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL UNIQUE, "
     "name TEXT NOT NULL, filename TEXT NOT NULL)",
@@ -89,6 +89,30 @@ static const char *const schema[] = {
     "nstacks INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(profile_id, attachment, type))",
     "CREATE INDEX IF NOT EXISTS samples_type ON samples(type, profile_id)",
 };
+
+static int row_count(void *ctx, const struct sqlv *cols, size_t n)
+{
+	if (n >= 1 && cols[0].t == SQLV_INT)
+		*(int64_t *)ctx = cols[0].i;
+	return 0;
+}
+
+static int sqlite_exec(struct sqlconn *c, const char *sql, const struct sqlv *params, size_t n,
+		       sql_row_fn fn, void *ctx);
+
+/* Columns added after a store was first created (SQLite has no ADD COLUMN IF NOT EXISTS). */
+static int sqlite_migrate(struct sqlconn *c)
+{
+	int64_t have = 0;
+	int rc = sqlite_exec(c,
+			     "SELECT count(*) FROM pragma_table_info('attachments') "
+			     "WHERE name = 'body_off'",
+			     NULL, 0, row_count, &have);
+	if (rc == 0 && !have) /* older rows keep their own copy: body_off NULL */
+		rc = sqlite_exec(c, "ALTER TABLE attachments ADD COLUMN body_off INTEGER", NULL, 0,
+				 NULL, NULL);
+	return rc;
+}
 
 static int sqlite_err(sqlite3 *db, int rc, const char *what)
 {
@@ -355,6 +379,8 @@ struct store *store_sqlite_open(const char *dir, struct buf *err)
 	rc = conn_open(&s->writer, s->path, true);
 	if (rc == 0)
 		rc = sqlstore_exec_script(&s->common, schema, sizeof(schema) / sizeof(schema[0]));
+	if (rc == 0)
+		rc = sqlite_migrate(&s->writer);
 	for (size_t i = 0; rc == 0 && i < NREADERS; i++)
 		rc = conn_open(&s->readers[i], s->path, false);
 	if (rc < 0) {
