@@ -562,11 +562,28 @@ static inline void forget(void *ptr)
 
 /* --- the interposed entry points ----------------------------------------------------------- */
 
+/* malloc when the requested size crosses this thread's sampling point. */
+static __attribute__((noinline)) void *malloc_slow(size_t size, uintptr_t caller)
+{
+	void *p = real_malloc(size);
+	if (p)
+		account_slow(ALLOC_KIND_MALLOC, p, size, caller);
+	else /* a failed allocation does not count */
+		ts.left = (int64_t)((uint64_t)ts.left + size);
+	return p;
+}
+
+/* The hottest hook decides before allocating, from the size asked for, so that the common case
+ * is a tail call into the real malloc: no frame, no return through here. Unsigned arithmetic:
+ * an absurd size (it fails) wraps instead of overflowing; a failure in the slow path gives
+ * the bytes back, one on the fast path (a size near 2^64) keeps a few bytes of credit. */
 EXPORT void *malloc(size_t size)
 {
-	void *p = __atomic_load_n(&real_malloc, __ATOMIC_RELAXED)(size);
-	account(ALLOC_KIND_MALLOC, p, size, CALLER);
-	return p;
+	int64_t left = (int64_t)((uint64_t)ts.left - size);
+	ts.left = left;
+	if (__builtin_expect(left > 0, 1))
+		return __atomic_load_n(&real_malloc, __ATOMIC_RELAXED)(size);
+	return malloc_slow(size, CALLER);
 }
 
 EXPORT void free(void *ptr)
