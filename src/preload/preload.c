@@ -61,6 +61,29 @@ static void *(*real_pvalloc)(size_t);
 static _Alignas(64) uint8_t boot_arena[BOOT_SIZE];
 static size_t boot_used;
 
+/* In front of the live set (below), a counting filter: one byte per bucket of addresses, the
+ * number of tracked addresses in the bucket (255: saturated, then "maybe" for good). A free
+ * reads one byte of this 16 KiB table and goes straight to the real free when it is zero, which
+ * is nearly always: only sampled addresses are counted, and bootstrap blocks, which must never
+ * reach the real free, saturate their bucket. So free needs no other test. */
+#define FILTER_SHIFT 50 /* 64 - 14: 16,384 buckets */
+static uint8_t live_filter[1u << (64 - FILTER_SHIFT)];
+
+static inline uint8_t *filter_of(uintptr_t addr)
+{
+	return &live_filter[((uint64_t)addr * 0x9e3779b97f4a7c15ULL) >> FILTER_SHIFT];
+}
+
+static void filter_add(uintptr_t addr, int delta)
+{
+	uint8_t *b = filter_of(addr);
+	uint8_t c = __atomic_load_n(b, __ATOMIC_RELAXED);
+	while (c != UINT8_MAX && (delta > 0 || c) &&
+	       !__atomic_compare_exchange_n(b, &c, (uint8_t)(c + delta), true, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
 /* 16-byte header holding the size, for realloc of a bootstrap block. */
 static void *boot_alloc(size_t size, size_t align)
 {
@@ -75,6 +98,7 @@ static void *boot_alloc(size_t size, size_t align)
 	uintptr_t p = (uintptr_t)boot_arena + start + 16;
 	p = (p + align - 1) & ~(uintptr_t)(align - 1);
 	((size_t *)p)[-1] = size;
+	__atomic_store_n(filter_of(p), UINT8_MAX, __ATOMIC_RELAXED); /* free takes the slow path */
 	return (void *)p; /* the arena is zeroed static storage: calloc-ready */
 }
 
@@ -113,33 +137,14 @@ static inline uint8_t *data_of(struct alloc_ring_header *r)
 #define LIVE_TOMB ((uint64_t)1)
 static uint64_t *live_set; /* mmap'ed, LIVE_SLOTS entries */
 
-/* In front of the live set, a counting filter: one byte per bucket of addresses, the number of
- * tracked addresses in the bucket (255: saturated, then "maybe" for good). A free reads one
- * byte of this 16 KiB table and goes on when it is zero, which is nearly always: only sampled
- * addresses are counted. All zero when live tracking is off, so free needs no other test. */
-#define FILTER_SHIFT 50 /* 64 - 14: 16,384 buckets */
-static uint8_t live_filter[1u << (64 - FILTER_SHIFT)];
-
-static inline uint8_t *filter_of(uintptr_t addr)
-{
-	return &live_filter[((uint64_t)addr * 0x9e3779b97f4a7c15ULL) >> FILTER_SHIFT];
-}
-
-static void filter_add(uintptr_t addr, int delta)
-{
-	uint8_t *b = filter_of(addr);
-	uint8_t c = __atomic_load_n(b, __ATOMIC_RELAXED);
-	while (c != UINT8_MAX && (delta > 0 || c) &&
-	       !__atomic_compare_exchange_n(b, &c, (uint8_t)(c + delta), true, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
-		;
-}
-
-/* Nothing of ours is live any more (a fork child, a new ring). */
+/* Nothing of ours is live any more (a fork child, a new ring). Saturated buckets stay: they
+ * may hold bootstrap blocks. */
 static void live_reset(void)
 {
 	memset(live_set, 0, LIVE_SLOTS * sizeof(uint64_t));
-	memset(live_filter, 0, sizeof(live_filter));
+	for (size_t i = 0; i < sizeof(live_filter); i++)
+		if (__atomic_load_n(&live_filter[i], __ATOMIC_RELAXED) != UINT8_MAX)
+			__atomic_store_n(&live_filter[i], 0, __ATOMIC_RELAXED);
 }
 
 struct thread_state {
@@ -586,12 +591,22 @@ EXPORT void *malloc(size_t size)
 	return malloc_slow(size, CALLER);
 }
 
-EXPORT void free(void *ptr)
+/* free of an address the filter counts: a sampled one, a bootstrap block, or a neighbour. */
+static __attribute__((noinline)) void free_slow(void *ptr)
 {
 	if (!ptr || is_boot(ptr))
 		return;
-	forget(ptr);
-	__atomic_load_n(&real_free, __ATOMIC_RELAXED)(ptr);
+	forget_slow(ptr);
+	real_free(ptr);
+}
+
+/* One filter byte, then a tail call into the real free (free(NULL) included: it is a no-op). */
+EXPORT void free(void *ptr)
+{
+	if (__builtin_expect(*filter_of((uintptr_t)ptr) != 0, 0))
+		free_slow(ptr);
+	else
+		__atomic_load_n(&real_free, __ATOMIC_RELAXED)(ptr);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
