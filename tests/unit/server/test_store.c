@@ -909,6 +909,34 @@ static void test_sort(void)
 	api_free(api);
 }
 
+/* PostgreSQL only: the server closes every connection of the store (a restart, a failover, an
+ * idle timeout). Each connection had prepared the intake's statements; the next uploads must
+ * reconnect, prepare them again in the new session and succeed (retried, not failed). */
+static void test_pg_reconnect(void)
+{
+	if (strncmp(spec, "postgres", 8))
+		return;
+	const char *bin = getenv("KILN_PG_BIN");
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "'%s/psql' -X -At -q '%s' -c \"SELECT count(pg_terminate_backend(pid)) FROM "
+		 "pg_stat_activity WHERE datname = current_database() AND pid <> "
+		 "pg_backend_pid()\" >/dev/null",
+		 bin ? bin : "/usr/lib/postgresql/15/bin", spec);
+	size_t before = search(store, "service:svc-reconnect", 0, 0, NULL);
+	CHECK_INT_EQ(system(cmd), 0);
+	struct stk s[] = {{{"main", "after_reconnect"}, 5, 0, 0}};
+	for (int i = 0; i < 3; i++) {
+		struct up x;
+		up_init(&x, "svc-reconnect", "prod", "1.0", T0 + (700 + i) * SEC);
+		up_tag(&x, "round", i ? "later" : "first");
+		up_attach(&x, "cpu.pprof", "cpu", "nanoseconds", s, 1);
+		put(store, &x);
+	}
+	CHECK_INT_EQ(search(store, "service:svc-reconnect", 0, 0, NULL), before + 3);
+	CHECK_INT_EQ(search(store, "service:svc-reconnect round:later", 0, 0, NULL), 2);
+}
+
 static void run_suite(const char *name, const char *store_spec)
 {
 	struct buf err = BUF_INIT;
@@ -934,6 +962,7 @@ static void run_suite(const char *name, const char *store_spec)
 	RUN(test_durable_reopen);
 	RUN(test_sort);
 	RUN(test_attachment_slice);
+	RUN(test_pg_reconnect);
 	store_close(store);
 	store = NULL;
 	buf_release(&err);
