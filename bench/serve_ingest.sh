@@ -87,5 +87,10 @@ awk -v t="$((s1 - s0))" -v hz="$hz" -v n="$total" 'BEGIN {
 	printf "PostgreSQL CPU %.2f s = %.2f ms per upload\n", t / hz, 1000 * t / hz / n }'
 echo "server page faults per upload: $(((f1 - f0) / total))"
 ps -o rss= -p "$spid" | awk '{printf "server RSS %.1f MiB\n", $1/1024}'
-[ "$store_kind" = postgres ] ||
+if [ "$store_kind" = postgres ]; then
+	/usr/lib/postgresql/15/bin/psql -X -At "$store" \
+		-c "SELECT pg_size_pretty(pg_database_size(current_database()))" |
+		awk '{print "store size after '"$((total + 200))"' uploads: " $0}'
+else
 	du -sh "$work/data" | awk '{print "store size after " '"$((total + 200))"' " uploads: " $1}'
+fi
