@@ -909,6 +909,81 @@ static void test_sort(void)
 	api_free(api);
 }
 
+/* Writers whose uploads name the same new functions in different orders: with several write
+ * transactions at once (PostgreSQL), each waits on rows the others inserted first. Every
+ * upload must be stored (a deadlock is retried, never a failed upload), each function once. */
+#define ORD_THREADS 6
+#define ORD_ROUNDS 4
+#define ORD_FNS 12
+
+struct orders {
+	int seed;
+	int failures;
+};
+
+static void *orders_thread(void *arg)
+{
+	struct orders *o = arg;
+	unsigned r = (unsigned)o->seed * 2654435761u + 1;
+	for (int round = 0; round < ORD_ROUNDS; round++) {
+		char names[ORD_FNS][32];
+		int perm[ORD_FNS];
+		for (int i = 0; i < ORD_FNS; i++)
+			perm[i] = i;
+		for (int i = ORD_FNS - 1; i > 0; i--) { /* this thread's order of the functions */
+			r = r * 1103515245u + 12345u;
+			int j = (int)((r >> 8) % (unsigned)(i + 1));
+			int t = perm[i];
+			perm[i] = perm[j];
+			perm[j] = t;
+		}
+		for (int i = 0; i < ORD_FNS; i++)
+			snprintf(names[i], sizeof(names[i]), "ord_r%d_f%d", round, perm[i]);
+		struct stk st[ORD_FNS / 2];
+		for (int i = 0; i < ORD_FNS / 2; i++)
+			st[i] = (struct stk){{"main", names[2 * i], names[2 * i + 1]}, 1, 0, 0};
+		struct up x;
+		up_init(&x, "svc-orders", "prod", "1", T0 + (800 + round) * SEC);
+		up_attach(&x, "cpu.pprof", "cpu", "nanoseconds", st, ORD_FNS / 2);
+		int64_t id;
+		if (store_put(store, &x.u, &id) < 0)
+			o->failures++;
+		up_release(&x);
+	}
+	return NULL;
+}
+
+static void test_concurrent_orders(void)
+{
+	pthread_t th[ORD_THREADS];
+	struct orders o[ORD_THREADS];
+	for (int i = 0; i < ORD_THREADS; i++) {
+		o[i] = (struct orders){.seed = i};
+		pthread_create(&th[i], NULL, orders_thread, &o[i]);
+	}
+	for (int i = 0; i < ORD_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT_EQ(o[i].failures, 0);
+	}
+	CHECK_INT_EQ(search(store, "service:svc-orders", 0, 0, NULL), ORD_THREADS * ORD_ROUNDS);
+	struct arena a;
+	struct buf err = BUF_INIT;
+	struct store_query q = {0};
+	arena_init(&a, 0);
+	CHECK_INT_EQ(query_parse("service:svc-orders", &a, &q, &err), 0);
+	struct ftree *t = ftree_new();
+	int64_t self[2], total[2];
+	CHECK_INT_EQ(ftree_load(t, store, &q, "cpu/nanoseconds", NULL, 0, NULL), 0);
+	CHECK_INT_EQ(ftree_build(t, store), 0);
+	CHECK_INT_EQ(ftree_total(t, 0), ORD_THREADS * ORD_ROUNDS * ORD_FNS / 2);
+	/* every function of round 0 was a leaf or a middle frame in each of the 6 uploads */
+	CHECK_INT_EQ(ftree_function(t, "ord_r0_f0", self, total), 0);
+	CHECK_INT_EQ(total[0], ORD_THREADS);
+	ftree_free(t);
+	buf_release(&err);
+	arena_release(&a);
+}
+
 /* PostgreSQL only: the server closes every connection of the store (a restart, a failover, an
  * idle timeout). Each connection had prepared the intake's statements; the next uploads must
  * reconnect, prepare them again in the new session and succeed (retried, not failed). */
@@ -962,6 +1037,7 @@ static void run_suite(const char *name, const char *store_spec)
 	RUN(test_durable_reopen);
 	RUN(test_sort);
 	RUN(test_attachment_slice);
+	RUN(test_concurrent_orders);
 	RUN(test_pg_reconnect);
 	store_close(store);
 	store = NULL;
