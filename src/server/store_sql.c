@@ -263,12 +263,33 @@ static void cache_commit(struct sqlstore *st, struct pending *pd)
 
 /* ---- put --------------------------------------------------------------------------------- */
 
+/* What put_pprof does: write (the normal pass), or only list the functions or the stacks that
+ * are neither cached nor written yet in this transaction (order_ids's passes). */
+enum put_mode {
+	PUT_WRITE = 0,
+	PUT_LIST_FUNCTIONS,
+	PUT_LIST_STACKS,
+};
+
+/* A function or stack to insert before the batch's rows, in hash order. */
+struct want {
+	uint64_t hash;
+	const char *a, *b; /* function: name, file (from want_mem) */
+	const void *blob;  /* stack: encoded frames (from want_mem) */
+	size_t len;
+};
+
 struct put {
 	struct sqlstore *st;
 	struct sqlconn *c;
 	struct pending pd;
-	struct hmap local_fn; /* hash -> id, this transaction */
+	struct hmap local_fn;	 /* hash -> id, this transaction */
+	struct hmap local_stack; /* hash -> id, this transaction */
 	struct buf tmp;
+	enum put_mode mode;
+	struct hmap wanted; /* hashes listed in want */
+	VEC(struct want) want;
+	struct arena want_mem;
 };
 
 /*
@@ -418,6 +439,17 @@ static int function_id_clean(struct put *pu, const char *name, const char *file,
 	}
 	if (cache_get(st, &st->fn_by_hash, h, id))
 		return hmap_put(&pu->local_fn, h, *id);
+	if (pu->mode != PUT_WRITE) { /* listing: a placeholder id, nothing written */
+		*id = 0;
+		if (pu->mode != PUT_LIST_FUNCTIONS || hmap_get(&pu->wanted, h))
+			return 0;
+		struct want w = {.hash = h,
+				 .a = arena_strdup(&pu->want_mem, name),
+				 .b = arena_strdup(&pu->want_mem, file)};
+		if (!w.a || !w.b || hmap_put(&pu->wanted, h, 1) < 0 || vec_push(&pu->want, w) < 0)
+			return -ENOMEM;
+		return 0;
+	}
 
 	struct found_row f = {0};
 	struct sqlv p[3] = {sqlv_int((int64_t)h), sqlv_text(name), sqlv_text(file)};
@@ -446,9 +478,42 @@ static int function_id_clean(struct put *pu, const char *name, const char *file,
 	return rc;
 }
 
+/* Inserts (or finds) the stack with encoded frames blob and hash h. */
+static int stack_insert(struct put *pu, uint64_t h, const void *blob, size_t len, uint64_t *id)
+{
+	struct sqlstore *st = pu->st;
+	struct found_row f = {0};
+	struct sqlv p[2] = {sqlv_int((int64_t)h), sqlv_blob(blob, len)};
+	int rc = st->drv->exec(pu->c,
+			       "INSERT INTO stacks(hash, frames) VALUES(?, ?) "
+			       "ON CONFLICT(hash) DO NOTHING RETURNING id",
+			       p, 2, row_found, &f);
+	if (rc == 0 && !f.found)
+		rc = st->drv->exec(pu->c, "SELECT id, frames FROM stacks WHERE hash = ?", p, 1,
+				   row_found, &f);
+	if (rc == 0 && !f.found)
+		rc = -EIO;
+	if (rc == 0 && f.blob.len && (f.blob.len != len || memcmp(f.blob.data, blob, len))) {
+		LOG_ERROR("store: stack hash collision (%016" PRIx64 ")", h);
+		rc = -EIO;
+	}
+	if (rc == 0) {
+		*id = (uint64_t)f.id;
+		rc = hmap_put(&pu->local_stack, h, *id);
+		if (rc == 0 && (vec_push(&pu->pd.stack, h) < 0 || vec_push(&pu->pd.stack, *id) < 0))
+			rc = -ENOMEM;
+	}
+	buf_release(&f.blob);
+	buf_release(&f.text2);
+	return rc;
+}
+
 static int stack_id(struct put *pu, const uint64_t *fns, size_t n, uint64_t *id)
 {
 	struct sqlstore *st = pu->st;
+	*id = 0;
+	if (pu->mode == PUT_LIST_FUNCTIONS) /* function ids are placeholders yet */
+		return 0;
 	buf_reset(&pu->tmp);
 	int rc = put_uvarint(&pu->tmp, n);
 	for (size_t i = 0; i < n && rc == 0; i++)
@@ -456,33 +521,25 @@ static int stack_id(struct put *pu, const uint64_t *fns, size_t n, uint64_t *id)
 	if (rc < 0)
 		return rc;
 	uint64_t h = hash_bytes(pu->tmp.data, pu->tmp.len, 0x737461636bULL);
+	uint64_t *local = hmap_get(&pu->local_stack, h);
+	if (local) {
+		*id = *local;
+		return 0;
+	}
 	if (cache_get(st, &st->stack_by_hash, h, id))
 		return 0;
-
-	struct found_row f = {0};
-	struct sqlv p[2] = {sqlv_int((int64_t)h), sqlv_blob(pu->tmp.data, pu->tmp.len)};
-	rc = st->drv->exec(pu->c,
-			   "INSERT INTO stacks(hash, frames) VALUES(?, ?) "
-			   "ON CONFLICT(hash) DO NOTHING RETURNING id",
-			   p, 2, row_found, &f);
-	if (rc == 0 && !f.found)
-		rc = st->drv->exec(pu->c, "SELECT id, frames FROM stacks WHERE hash = ?", p, 1,
-				   row_found, &f);
-	if (rc == 0 && !f.found)
-		rc = -EIO;
-	if (rc == 0 && f.blob.len &&
-	    (f.blob.len != pu->tmp.len || memcmp(f.blob.data, pu->tmp.data, f.blob.len))) {
-		LOG_ERROR("store: stack hash collision (%016" PRIx64 ")", h);
-		rc = -EIO;
+	if (pu->mode == PUT_LIST_STACKS) {
+		*id = 0;
+		if (hmap_get(&pu->wanted, h))
+			return 0;
+		struct want w = {.hash = h,
+				 .blob = arena_memdup(&pu->want_mem, pu->tmp.data, pu->tmp.len),
+				 .len = pu->tmp.len};
+		if (!w.blob || hmap_put(&pu->wanted, h, 1) < 0 || vec_push(&pu->want, w) < 0)
+			return -ENOMEM;
+		return 0;
 	}
-	if (rc == 0) {
-		*id = (uint64_t)f.id;
-		if (vec_push(&pu->pd.stack, h) < 0 || vec_push(&pu->pd.stack, *id) < 0)
-			rc = -ENOMEM;
-	}
-	buf_release(&f.blob);
-	buf_release(&f.text2);
-	return rc;
+	return stack_insert(pu, h, pu->tmp.data, pu->tmp.len, id);
 }
 
 struct pair {
@@ -597,7 +654,7 @@ static int put_pprof(struct put *pu, int64_t profile_id, const char *attachment,
 			if (rc < 0)
 				break;
 		}
-		for (size_t t = 0; t < ntypes && t < s->nvalues; t++) {
+		for (size_t t = 0; pu->mode == PUT_WRITE && t < ntypes && t < s->nvalues; t++) {
 			if (!s->values[t])
 				continue;
 			uint64_t *v = hmap_upsert(&sums[t], sid, NULL);
@@ -609,7 +666,7 @@ static int put_pprof(struct put *pu, int64_t profile_id, const char *attachment,
 		}
 	}
 	hmap_release(&stack_cache);
-	if (rc < 0)
+	if (rc < 0 || pu->mode != PUT_WRITE)
 		goto out;
 
 	for (size_t t = 0; t < ntypes && rc == 0; t++) {
@@ -801,6 +858,54 @@ struct put_req {
 	struct put_req *next;
 };
 
+static int cmp_want(const void *a, const void *b)
+{
+	const struct want *x = a, *y = b;
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* Runs put_pprof over every pprof of the batch in the current listing mode. */
+static int list_batch(struct put *pu, struct put_req *batch)
+{
+	int rc = 0;
+	for (struct put_req *r = batch; r && rc == 0; r = r->next)
+		for (size_t i = 0; i < r->u->nattachments && rc == 0; i++)
+			if (r->u->attachments[i].pprof)
+				rc = put_pprof(pu, 0, "", r->u->attachments[i].pprof);
+	if (rc == 0 && pu->want.len > 1)
+		qsort(pu->want.items, pu->want.len, sizeof(*pu->want.items), cmp_want);
+	return rc;
+}
+
+/*
+ * With several write transactions at once (PostgreSQL), inserting new functions and stacks
+ * in the order uploads name them deadlocks: one transaction holds function A and waits for B,
+ * another holds B and waits for A. So the batch first inserts every new function in hash
+ * order, then every new stack in hash order: all transactions take these row locks in the
+ * same order, which cannot form a cycle. The rows' own inserts then find every id in the
+ * transaction's maps. Costs two listing passes over the batch's samples, and statements only
+ * for functions and stacks not seen before.
+ */
+static int order_ids(struct put *pu, struct put_req *batch)
+{
+	int rc = 0;
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		pu->mode = pass == 0 ? PUT_LIST_FUNCTIONS : PUT_LIST_STACKS;
+		vec_clear(&pu->want);
+		hmap_clear(&pu->wanted);
+		rc = list_batch(pu, batch);
+		pu->mode = PUT_WRITE;
+		for (size_t i = 0; i < pu->want.len && rc == 0; i++) {
+			const struct want *w = &pu->want.items[i];
+			uint64_t id;
+			rc = pass == 0 ? function_id_clean(pu, w->a, w->b, &id)
+				       : stack_insert(pu, w->hash, w->blob, w->len, &id);
+		}
+	}
+	pu->mode = PUT_WRITE;
+	return rc;
+}
+
 static void run_batch(struct sqlstore *st, struct put_req *batch)
 {
 	struct put pu = {.st = st};
@@ -808,6 +913,9 @@ static void run_batch(struct sqlstore *st, struct put_req *batch)
 	int rc;
 
 	hmap_init(&pu.local_fn, 0);
+	hmap_init(&pu.local_stack, 0);
+	hmap_init(&pu.wanted, 0);
+	arena_init(&pu.want_mem, 0);
 	buf_init(&pu.tmp);
 	pu.c = st->drv->acquire(st, true);
 	if (!pu.c) {
@@ -815,6 +923,8 @@ static void run_batch(struct sqlstore *st, struct put_req *batch)
 		goto finish;
 	}
 	rc = st->drv->exec(pu.c, st->drv->begin_write, NULL, 0, NULL, NULL);
+	if (rc == 0 && st->drv->max_writers > 1)
+		rc = order_ids(&pu, batch);
 	for (struct put_req *r = batch; rc == 0 && r; r = r->next) {
 		/* function ids seen by an earlier upload of this transaction stay valid */
 		rc = put_rows(&pu, r->u, &r->id);
@@ -832,6 +942,10 @@ finish:
 	for (struct put_req *r = batch; r; r = r->next)
 		r->rc = rc == 0 ? 0 : (failed && r != failed) ? -EAGAIN : rc;
 	hmap_release(&pu.local_fn);
+	hmap_release(&pu.local_stack);
+	hmap_release(&pu.wanted);
+	vec_release(&pu.want);
+	arena_release(&pu.want_mem);
 	buf_release(&pu.tmp);
 	vec_release(&pu.pd.fn);
 	vec_release(&pu.pd.stack);
