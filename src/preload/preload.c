@@ -349,6 +349,38 @@ static int64_t next_interval(void)
 	return (int64_t)v;
 }
 
+/* glibc: the main thread's stack pointer at entry (argv, environment and auxv lie above it),
+ * and the size of the static TLS block. Weak: absent elsewhere, the whole stack is the bound. */
+extern void *__libc_stack_end __attribute__((weak));
+extern void _dl_get_tls_static_info(size_t *size, size_t *align) __attribute__((weak));
+
+/* Where this thread's frames end, below stack_hi: a sample copies the stack up to here only.
+ * Above the main thread's first frame are its argv and environment; above a glibc thread's
+ * first frame are its static TLS and thread descriptor (x86-64: below and at the thread
+ * pointer, at the top of the stack block) — kilobytes that every sample would copy through
+ * the ring and the profiler would read for nothing. */
+static uintptr_t frames_end(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t end = hi;
+#if defined(__x86_64__)
+	uintptr_t tp;
+	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	size_t tls = 0, align = 0;
+	if (tp > lo && tp < hi && &_dl_get_tls_static_info) {
+		_dl_get_tls_static_info(&tls, &align);
+		if (tls && tls < tp - lo)
+			end = tp - tls;
+	}
+#endif
+	if (&__libc_stack_end && __libc_stack_end) {
+		uintptr_t e = (uintptr_t)__libc_stack_end + 64; /* _start's own slots */
+		if (e > sp && e < end)
+			end = e;
+	}
+	return end > sp ? end : hi;
+}
+
 static void thread_init(void)
 {
 	ts.tid = (uint32_t)syscall(SYS_gettid);
@@ -359,7 +391,7 @@ static void thread_init(void)
 		size_t sz;
 		if (!pthread_attr_getstack(&a, &addr, &sz)) {
 			ts.stack_lo = (uintptr_t)addr;
-			ts.stack_hi = (uintptr_t)addr + sz;
+			ts.stack_hi = frames_end(ts.stack_lo, (uintptr_t)addr + sz);
 		}
 		pthread_attr_destroy(&a);
 	}
