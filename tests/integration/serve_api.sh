@@ -9,10 +9,9 @@ set -euo pipefail
 . "$KILN_SOURCE_DIR/tests/integration/workloads/serve_lib.bash"
 work=$(mktemp -d)
 chmod 711 "$work"
-pg_started=0
 cleanup() {
 	serve_kill_all
-	if [ "$pg_started" = 1 ]; then bash "$KILN_SOURCE_DIR/tests/integration/pg/pg.sh" stop "$work/pg"; fi
+	serve_pg_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -54,8 +53,8 @@ kill -TERM "$pid"
 wait "$pid" || true
 
 echo "[${SECONDS}s] == two servers on one PostgreSQL"
-url=$(bash "$KILN_SOURCE_DIR/tests/integration/pg/pg.sh" start "$work/pg")
-pg_started=1
+serve_pg_start "$work/pg"
+url=$SERVE_PG_URL
 echo "[${SECONDS}s] PostgreSQL up"
 start_server "$work/p1.log" --store "$url"
 p1=$port

@@ -9,11 +9,10 @@ set -euo pipefail
 work=$(mktemp -d)
 chmod 711 "$work" # the PostgreSQL server's own user reaches its directory inside
 cpid=
-pg_started=0
 cleanup() {
 	serve_kill_all
 	[ -z "$cpid" ] || kill -9 "$cpid" 2>/dev/null || true
-	if [ "$pg_started" = 1 ]; then bash "$KILN_SOURCE_DIR/tests/integration/pg/pg.sh" stop "$work/pg"; fi
+	serve_pg_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,6 +50,6 @@ crash_and_check() { # NAME STORE
 }
 
 crash_and_check sqlite "$work/data"
-url=$(bash "$KILN_SOURCE_DIR/tests/integration/pg/pg.sh" start "$work/pg")
-pg_started=1
+serve_pg_start "$work/pg"
+url=$SERVE_PG_URL
 crash_and_check postgres "$url"

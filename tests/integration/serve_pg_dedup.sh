@@ -15,10 +15,9 @@ set -euo pipefail
 BIN=${KILN_PG_BIN:-/usr/lib/postgresql/15/bin}
 work=$(mktemp -d)
 chmod 711 "$work"
-pg_started=0
 cleanup() {
 	serve_kill_all
-	if [ "$pg_started" = 1 ]; then bash "$KILN_SOURCE_DIR/tests/integration/pg/pg.sh" stop "$work/pg"; fi
+	serve_pg_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -37,8 +36,8 @@ sql() { # URL QUERY
 	"$BIN/psql" -X -At -v ON_ERROR_STOP=1 "$1" -c "$2"
 }
 
-url=$(bash "$KILN_SOURCE_DIR/tests/integration/pg/pg.sh" start "$work/pg")
-pg_started=1
+serve_pg_start "$work/pg"
+url=$SERVE_PG_URL
 port=${url##*port=}
 "$BIN/createdb" -h "$work/pg" -p "$port" -U kiln kiln_ref
 ref_url=${url/\/kiln\?//kiln_ref?}

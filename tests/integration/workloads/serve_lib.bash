@@ -32,3 +32,19 @@ serve_kill_all() {
 	local p
 	for p in "${SERVE_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 }
+
+SERVE_PG_DIR=
+
+# serve_pg_start DIR: a throwaway PostgreSQL cluster in DIR (tests/integration/pg/pg.sh); sets
+# SERVE_PG_URL, the store URL for `kiln serve --store`. serve_pg_stop stops it. DIR's parent
+# must be reachable by the server's own user (chmod 711).
+serve_pg_start() {
+	SERVE_PG_URL=$(bash "$KILN_SOURCE_DIR/tests/integration/pg/pg.sh" start "$1")
+	SERVE_PG_DIR=$1
+}
+
+# serve_pg_stop: stops the cluster serve_pg_start started, if any (for EXIT traps).
+serve_pg_stop() {
+	[ -z "$SERVE_PG_DIR" ] || bash "$KILN_SOURCE_DIR/tests/integration/pg/pg.sh" stop "$SERVE_PG_DIR"
+	SERVE_PG_DIR=
+}
