@@ -356,9 +356,11 @@ extern void _dl_get_tls_static_info(size_t *size, size_t *align) __attribute__((
 
 /* Where this thread's frames end, below stack_hi: a sample copies the stack up to here only.
  * Above the main thread's first frame are its argv and environment; above a glibc thread's
- * first frame are its static TLS and thread descriptor (x86-64: below and at the thread
- * pointer, at the top of the stack block) — kilobytes that every sample would copy through
- * the ring and the profiler would read for nothing. */
+ * first frame are its static TLS and thread descriptor — kilobytes that every sample would
+ * copy through the ring and the profiler would read for nothing. x86-64 glibc puts the
+ * descriptor (at the thread pointer) at the top of the stack block and starts the stack at
+ * (descriptor end) - (static TLS size, descriptor included, rounded up): at or below
+ * hi - size, so hi - size never cuts a frame. */
 static uintptr_t frames_end(uintptr_t lo, uintptr_t hi)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
@@ -367,10 +369,10 @@ static uintptr_t frames_end(uintptr_t lo, uintptr_t hi)
 	uintptr_t tp;
 	__asm__("movq %%fs:0, %0" : "=r"(tp));
 	size_t tls = 0, align = 0;
-	if (tp > lo && tp < hi && &_dl_get_tls_static_info) {
+	if (tp > lo && tp < hi && &_dl_get_tls_static_info) { /* a thread of glibc's making */
 		_dl_get_tls_static_info(&tls, &align);
-		if (tls && tls < tp - lo)
-			end = tp - tls;
+		if (tls && tls < hi - sp)
+			end = hi - tls;
 	}
 #endif
 	if (&__libc_stack_end && __libc_stack_end) {
