@@ -31,10 +31,12 @@ compare() { # compare NAME cmd...
 }
 compare torture "$W/preload-torture" "$W/libpreload-plugin.so"
 # Whole stacks: the hook copies a thread's stack up to its first frame (not its TLS, descriptor
-# or environment), never less: every sample (but [lost]) is rooted at the main thread's _start
-# or a thread's clone3;start_thread, and the workers' own samples are there.
+# or environment), never less: every sample of the program's symbolized processes is rooted
+# at the main thread's _start or a thread's clone3;start_thread, and the workers' own samples
+# are there. (Not [lost], nor the short-lived fork child when the profiler missed its maps:
+# "[pid N];[unknown mapping]".)
 "$W/run-pprof-dump" -t alloc-samples "$T/torture.o"/*.pprof >"$T/d"
-read -r m w t < <(awk -F'\t' '$5 !~ /;\[lost\]$/ {t+=$1;
+read -r m w t < <(awk -F'\t' '$5 ~ /^preload-torture;/ && $5 !~ /;\[lost\]$/ {t+=$1;
 	if ($5 ~ /^[^;]*;(_start;__libc_start_main|clone3;start_thread);/) m+=$1;
 	if ($5 ~ /;clone3;start_thread;worker(;|$)/) w+=$1} END{print m+0, w+0, t+0}' "$T/d")
 echo "samples rooted at _start or clone3;start_thread: $m of $t ($w in the workers)"
