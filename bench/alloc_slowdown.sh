@@ -70,6 +70,14 @@ samples() {
 		awk '$NF == "work" { print $4 }'
 }
 
+# prof PRESET SAMPLES: the profiler's median CPU time, in ms and in µs per allocation sample.
+prof() {
+	local us
+	us=$(bench_median <"$T/$1.prof")
+	awk -v u="$us" -v n="$2" 'BEGIN { printf "%.0f ms", u / 1000;
+		if (n > 0) printf " (%.1f µs/sample)", u / n }'
+}
+
 # workload NAME ROUNDS PASSES: the interleaved runs of one program; appends table rows to $T/rows.
 workload() {
 	local name=$1 rounds=$2 passes=$3 p
@@ -110,13 +118,6 @@ workload() {
 		ht_cpu=$(ratio_median ht_plain heaptrack 2 | tr -d +)
 		ht="+${ht%.*}" ht_cpu="+${ht_cpu%.*}"
 	fi
-	# prof PRESET: the profiler's median CPU time, in ms and in µs per allocation sample.
-	prof() {
-		local us
-		us=$(bench_median <"$T/$1.prof")
-		awk -v u="$us" -v n="$2" 'BEGIN { printf "%.0f ms", u / 1000;
-			if (n > 0) printf " (%.1f µs/sample)", u / n }'
-	}
 	{
 		echo "| $name: \`kiln_bench_alloc_app 2 $rounds $passes\`, plain | $(med plain 1) s | $(med plain 2) s | | |"
 		echo "| $name: \`--preset alloc_only\` ($s_alloc allocation samples) | $(ratio_median plain alloc_only 1) % | $(ratio_median plain alloc_only 2) % | $(prof alloc_only "$s_alloc") | ≤ 2 % |"
